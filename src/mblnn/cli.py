@@ -1,0 +1,104 @@
+"""Command line interface: ``mblnn <command> ...``; the workflow rules call these commands.
+
+Commands
+--------
+``mblnn spectrum``  diagonalize one sample and write energies, ε, r, fields and per-cut entropies,
+                    Schmidt gaps and entanglement spectra.
+``mblnn levels``    reduce sample files to a table of mean gap ratios per (N, h̄).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from .errors import InputError
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from error
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
+
+
+def _spectrum(args: argparse.Namespace) -> int:
+    from .io import write_sample_npz
+    from .sample import SampleSpec, diagonalize_sample
+
+    spec = SampleSpec(
+        N=args.N, hbar=args.hbar, seed=args.seed, realization=args.realization,
+        cuts=args.cuts or (), J=args.J, sz=args.sz, fields=args.fields,
+    )
+    max_memory = None if args.max_memory_gb is None else int(args.max_memory_gb * 2**30)
+    started = time.perf_counter()
+    result = diagonalize_sample(spec, driver=args.driver, entanglement_method=args.entanglement_method, max_memory=max_memory)
+    write_sample_npz(result, args.out)
+    if not args.quiet:
+        print(
+            f"N={spec.N} hbar={spec.hbar} realization={spec.realization}: {result.energies.size} states, "
+            f"cuts {list(result.spec.cuts)}, {time.perf_counter() - started:.2f} s -> {args.out}"
+        )
+    return 0
+
+
+def _levels(args: argparse.Namespace) -> int:
+    from .tables import level_statistics_table
+
+    table = level_statistics_table(args.samples, window=(args.eps_min, args.eps_max))
+    table.to_csv(args.out, index=False)
+    if not args.quiet:
+        print(table.to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mblnn", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    spectrum = commands.add_parser("spectrum", help="diagonalize one sample (dense LAPACK) and write its physics")
+    spectrum.add_argument("--N", type=int, required=True, help="number of sites (even for sz=0)")
+    spectrum.add_argument("--hbar", type=float, required=True, help="disorder strength: h_r uniform in [-hbar, hbar]")
+    spectrum.add_argument("--seed", type=int, default=0, help="campaign seed (default 0)")
+    spectrum.add_argument("--realization", type=int, default=0, help="disorder realization index (default 0)")
+    spectrum.add_argument("--cuts", type=_ints, help="comma-separated N_A values (default N/2)")
+    spectrum.add_argument("--fields", type=_floats, help="explicit fields h_1,...,h_N (replace the random draw)")
+    spectrum.add_argument("--J", type=float, default=1.0, help="Heisenberg coupling (default 1)")
+    spectrum.add_argument("--sz", type=float, default=0.0, help="S^z_tot sector (default 0)")
+    spectrum.add_argument("--driver", default="evd", choices=("evd", "evr", "ev"), help="LAPACK driver (default evd)")
+    spectrum.add_argument("--entanglement-method", default="svd", choices=("svd", "gram"))
+    spectrum.add_argument("--max-memory-gb", type=float, help="memory budget for the dense solve (default: available memory)")
+    spectrum.add_argument("--out", required=True, help="output file (.npz)")
+    spectrum.add_argument("--quiet", action="store_true")
+    spectrum.set_defaults(handler=_spectrum)
+
+    levels = commands.add_parser("levels", help="mean gap ratio per (N, hbar) from sample files")
+    levels.add_argument("samples", nargs="+", help="sample files written by 'mblnn spectrum'")
+    levels.add_argument("--eps-min", type=float, default=0.0, help="lower edge of the energy-density window")
+    levels.add_argument("--eps-max", type=float, default=1.0, help="upper edge of the energy-density window")
+    levels.add_argument("--out", required=True, help="output table (.csv)")
+    levels.add_argument("--quiet", action="store_true")
+    levels.set_defaults(handler=_levels)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as error:
+        print(f"mblnn {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""Exceptions raised by mblnn.
+
+Every check on user input raises :class:`InputError` *before* any expensive work starts, with a
+message that names the offending parameter, so that a campaign fails fast and loses nothing.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """A parameter is outside its allowed range; the message names the parameter."""
+
+
+class MemoryBudgetError(InputError):
+    """A requested computation does not fit the memory budget; the message gives the need."""

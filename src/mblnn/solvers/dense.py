@@ -1,0 +1,116 @@
+"""Full diagonalization of a sector Hamiltonian with LAPACK (scipy), on one process.
+
+Driver choice (measured with ``bench/ed.py --drivers`` on 2 cores, OpenBLAS, see README):
+``evd`` (divide and conquer, ``dsyevd``) is the default. For all eigenvectors it beats ``evr``
+(MRRR, ``dsyevr``) and ``ev`` (QR, ``dsyev``) at every size we measured; its price is a
+workspace of about 2 n² doubles on top of the matrix and the eigenvectors, which the memory check
+below accounts for. ``evr`` remains selectable where memory is tighter than time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from ..errors import InputError, MemoryBudgetError
+
+DEFAULT_DRIVER = "evd"
+
+#: n×n double-precision buffers each driver holds at its peak: the input matrix (overwritten),
+#: the eigenvector matrix, and the LAPACK workspace (dsyevd: 1 + 6n + 2n² doubles).
+_MATRICES_AT_PEAK = {"evd": 4.0, "evr": 2.0, "ev": 2.0}
+
+
+def dense_memory_bytes(dim: int, driver: str = DEFAULT_DRIVER) -> int:
+    """Peak memory of :func:`diagonalize_dense` for a sector of dimension ``dim``, in bytes."""
+    return int(_MATRICES_AT_PEAK[driver] * 8 * dim * dim)
+
+
+def available_memory_bytes() -> int:
+    """Memory this process may use: ``MemAvailable`` of /proc/meminfo, else physical memory."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_dense_fits(dim: int, driver: str = DEFAULT_DRIVER, max_memory: int | None = None) -> None:
+    """Raise :class:`MemoryBudgetError` before any work if the dense solve would not fit.
+
+    ``max_memory`` in bytes; ``None`` means the memory currently available on this machine.
+    """
+    if driver not in _MATRICES_AT_PEAK:
+        raise InputError(f"driver must be one of {sorted(_MATRICES_AT_PEAK)}, got driver={driver!r}")
+    budget = available_memory_bytes() if max_memory is None else int(max_memory)
+    need = dense_memory_bytes(dim, driver)
+    if need > budget:
+        raise MemoryBudgetError(
+            f"dense diagonalization of a {dim}-dimensional sector needs about {need / 2**30:.1f} GiB "
+            f"(driver {driver!r}) but the memory budget is {budget / 2**30:.1f} GiB; use the "
+            f"shift-invert solver (solver: shift_invert) for eigenpairs at target energy densities, "
+            f"or the distributed full diagonalization (solver: dense_mpi)"
+        )
+
+
+def energy_density(energies: np.ndarray, e_min: float | None = None, e_max: float | None = None) -> np.ndarray:
+    """ε = (E - E_min) / (E_max - E_min), dimensionless in [0, 1].
+
+    ``e_min``/``e_max`` default to the extremes of ``energies`` (the full spectrum of the sector);
+    pass them explicitly when ``energies`` is only a window of the spectrum.
+    """
+    e_min = float(np.min(energies)) if e_min is None else float(e_min)
+    e_max = float(np.max(energies)) if e_max is None else float(e_max)
+    width = e_max - e_min
+    if width <= 0:
+        return np.zeros_like(energies, dtype=np.float64)
+    return (np.asarray(energies, dtype=np.float64) - e_min) / width
+
+
+@dataclass(frozen=True)
+class DenseSpectrum:
+    """All eigenpairs of a sector Hamiltonian.
+
+    Attributes
+    ----------
+    energies:
+        Eigenvalues in units of J, ascending, shape ``(dim,)``.
+    vectors:
+        Orthonormal eigenvectors as columns, shape ``(dim, dim)`` (Fortran order: column
+        ``n`` belongs to ``energies[n]``), in the basis order of :class:`mblnn.basis.SectorBasis`.
+    energy_density:
+        ε of every eigenvalue, shape ``(dim,)``.
+    driver:
+        The LAPACK driver that produced them.
+    """
+
+    energies: np.ndarray
+    vectors: np.ndarray
+    energy_density: np.ndarray
+    driver: str
+
+
+def diagonalize_dense(
+    hamiltonian: sp.spmatrix | np.ndarray,
+    driver: str = DEFAULT_DRIVER,
+    max_memory: int | None = None,
+) -> DenseSpectrum:
+    """Full spectrum and eigenvectors of a real symmetric sector Hamiltonian with LAPACK.
+
+    The memory check runs before the dense matrix is formed. The dense copy is handed to LAPACK
+    with ``overwrite_a`` so no second copy of the matrix is made.
+    """
+    dim = hamiltonian.shape[0]
+    check_dense_fits(dim, driver, max_memory)
+    dense = hamiltonian.toarray() if sp.issparse(hamiltonian) else np.array(hamiltonian, dtype=np.float64)
+    energies, vectors = scipy.linalg.eigh(dense, overwrite_a=True, check_finite=False, driver=driver)
+    return DenseSpectrum(
+        energies=energies, vectors=vectors, energy_density=energy_density(energies), driver=driver
+    )

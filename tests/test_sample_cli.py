@@ -1,0 +1,124 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mblnn.sample
+from mblnn.errors import InputError, MemoryBudgetError
+from mblnn.io import read_sample_npz, write_sample_npz
+from mblnn.sample import SampleSpec, diagonalize_sample
+
+MBLNN = [str(Path(sys.executable).with_name("mblnn"))]
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if anything expensive starts."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("work started before the input was checked")
+    monkeypatch.setattr(mblnn.sample.SectorBasis, "build", forbidden)
+    monkeypatch.setattr(mblnn.sample, "diagonalize_dense", forbidden)
+
+
+@pytest.mark.parametrize("spec, key", [
+    (SampleSpec(N=11, hbar=1.0), "even N"),
+    (SampleSpec(N=12, hbar=1.0, cuts=(12,)), "cuts"),
+    (SampleSpec(N=12, hbar=1.0, cuts=(0, 6)), "cuts"),
+    (SampleSpec(N=12, hbar=-0.5), "hbar"),
+    (SampleSpec(N=12, hbar=1.0, fields=(1.0, 2.0)), "fields"),
+    (SampleSpec(N=12, hbar=1.0, realization=-1), "realization"),
+])
+def test_bad_input_before_any_work(no_work, spec, key):
+    with pytest.raises(InputError, match=key):
+        diagonalize_sample(spec)
+
+
+def test_too_large_for_dense_names_memory_and_shift_invert(no_work):
+    with pytest.raises(MemoryBudgetError) as error:
+        diagonalize_sample(SampleSpec(N=22, hbar=3.0))  # 705,432 states: ~15 TiB dense
+    message = str(error.value)
+    assert "705432" in message and "GiB" in message and "shift_invert" in message
+    with pytest.raises(MemoryBudgetError, match="GiB"):
+        diagonalize_sample(SampleSpec(N=12, hbar=3.0), max_memory=10 * 2**20)
+
+
+def test_explicit_fields_and_default_cut():
+    fields = tuple(np.linspace(-1, 1, 8))
+    result = diagonalize_sample(SampleSpec(N=8, hbar=0.0, fields=fields))
+    np.testing.assert_array_equal(result.fields, fields)
+    assert list(result.cuts) == [4]
+    assert np.all(np.isfinite(result.gap_ratio[1:-1]))
+
+
+def test_same_spec_same_bits():
+    a = diagonalize_sample(SampleSpec(N=10, hbar=2.0, seed=3, realization=1, cuts=(5,)))
+    b = diagonalize_sample(SampleSpec(N=10, hbar=2.0, seed=3, realization=1, cuts=(5,)))
+    assert a.energies.tobytes() == b.energies.tobytes()
+    assert a.cuts[5].spectrum.tobytes() == b.cuts[5].spectrum.tobytes()
+
+
+def test_npz_round_trip(tmp_path):
+    result = diagonalize_sample(SampleSpec(N=10, hbar=2.0, seed=3, realization=1, cuts=(4, 5)))
+    path = write_sample_npz(result, tmp_path / "deep" / "s.npz")
+    attrs, arrays = read_sample_npz(path)
+    assert attrs["N"] == 10 and attrs["hbar"] == 2.0 and attrs["cuts"] == [4, 5] and attrs["boundary"] == "open"
+    for key, value in [("energies", result.energies), ("energy_density", result.energy_density),
+                       ("gap_ratio", result.gap_ratio), ("fields", result.fields),
+                       ("spectrum_5", result.cuts[5].spectrum), ("entropy_4", result.cuts[4].entropy),
+                       ("schmidt_gap_4", result.cuts[4].schmidt_gap)]:
+        assert arrays[key].tobytes() == value.tobytes(), key
+    assert [p.name for p in path.parent.iterdir()] == ["s.npz"], "no temporary file left behind"
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    result = diagonalize_sample(SampleSpec(N=6, hbar=1.0))
+    def broken_savez(handle, **arrays):
+        handle.write(b"half")
+        raise OSError("disk full")
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError):
+        write_sample_npz(result, tmp_path / "s.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_spectrum_and_levels(tmp_path):
+    outputs = []
+    for realization in (0, 1):
+        out = tmp_path / f"r{realization}.npz"
+        done = subprocess.run(MBLNN + ["spectrum", "--N", "10", "--hbar", "3.0", "--seed", "7",
+                              "--realization", str(realization), "--cuts", "5,3", "--out", str(out)],
+                              capture_output=True, text=True, check=True)
+        assert "252 states" in done.stdout
+        outputs.append(str(out))
+    attrs, arrays = read_sample_npz(outputs[0])
+    assert attrs["cuts"] == [3, 5] and arrays["spectrum_5"].shape == (252, 10)
+    reference = diagonalize_sample(SampleSpec(N=10, hbar=3.0, seed=7, realization=0, cuts=(5,)))
+    assert arrays["energies"].tobytes() == reference.energies.tobytes()
+    table = tmp_path / "levels.csv"
+    subprocess.run(MBLNN + ["levels", *outputs, "--eps-min", "0.1", "--eps-max", "0.9", "--out", str(table)],
+                   capture_output=True, text=True, check=True)
+    lines = table.read_text().splitlines()
+    assert lines[0].startswith("N,hbar,r_mean,r_sem,n_realizations") and len(lines) == 2
+
+
+def test_cli_fields_option(tmp_path):
+    out = tmp_path / "f.npz"
+    subprocess.run(MBLNN + ["spectrum", "--N", "4", "--hbar", "0", "--fields", "0.5,-0.5,1,0", "--out", str(out)],
+                   check=True, capture_output=True)
+    _, arrays = read_sample_npz(out)
+    np.testing.assert_array_equal(arrays["fields"], [0.5, -0.5, 1, 0])
+
+
+@pytest.mark.parametrize("args, key", [
+    (["--N", "11", "--hbar", "1"], "even N"),
+    (["--N", "10", "--hbar", "-1"], "hbar"),
+    (["--N", "10", "--hbar", "1", "--cuts", "10"], "cuts"),
+    (["--N", "22", "--hbar", "1"], "shift_invert"),
+])
+def test_cli_bad_input(tmp_path, args, key):
+    out = tmp_path / "x.npz"
+    done = subprocess.run(MBLNN + ["spectrum", *args, "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 2 and key in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
