@@ -109,7 +109,8 @@ def diagonalize_dense(
     """
     dim = hamiltonian.shape[0]
     check_dense_fits(dim, driver, max_memory)
-    dense = hamiltonian.toarray() if sp.issparse(hamiltonian) else np.array(hamiltonian, dtype=np.float64)
+    # Fortran order is what LAPACK takes: no hidden transposing copy inside the call
+    dense = hamiltonian.toarray(order="F") if sp.issparse(hamiltonian) else np.array(hamiltonian, dtype=np.float64, order="F")
     energies, vectors = scipy.linalg.eigh(dense, overwrite_a=True, check_finite=False, driver=driver)
     return DenseSpectrum(
         energies=energies, vectors=vectors, energy_density=energy_density(energies), driver=driver
