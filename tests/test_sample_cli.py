@@ -7,8 +7,9 @@ import pytest
 
 import mblnn.sample
 from mblnn.errors import InputError, MemoryBudgetError
-from mblnn.io import read_sample_npz, write_sample_npz
+from mblnn.atomic import atomic_write
 from mblnn.sample import SampleSpec, diagonalize_sample
+from mblnn.store import read_sample
 
 MBLNN = [str(Path(sys.executable).with_name("mblnn"))]
 
@@ -59,43 +60,28 @@ def test_same_spec_same_bits():
     assert a.cuts[5].spectrum.tobytes() == b.cuts[5].spectrum.tobytes()
 
 
-def test_npz_round_trip(tmp_path):
-    result = diagonalize_sample(SampleSpec(N=10, hbar=2.0, seed=3, realization=1, cuts=(4, 5)))
-    path = write_sample_npz(result, tmp_path / "deep" / "s.npz")
-    attrs, arrays = read_sample_npz(path)
-    assert attrs["N"] == 10 and attrs["hbar"] == 2.0 and attrs["cuts"] == [4, 5] and attrs["boundary"] == "open"
-    for key, value in [("energies", result.energies), ("energy_density", result.energy_density),
-                       ("gap_ratio", result.gap_ratio), ("fields", result.fields),
-                       ("spectrum_5", result.cuts[5].spectrum), ("entropy_4", result.cuts[4].entropy),
-                       ("schmidt_gap_4", result.cuts[4].schmidt_gap)]:
-        assert arrays[key].tobytes() == value.tobytes(), key
-    assert [p.name for p in path.parent.iterdir()] == ["s.npz"], "no temporary file left behind"
-
-
-def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    result = diagonalize_sample(SampleSpec(N=6, hbar=1.0))
-    def broken_savez(handle, **arrays):
-        handle.write(b"half")
+def test_failed_write_leaves_nothing(tmp_path):
+    def broken(temporary):
+        temporary.write_bytes(b"half")
         raise OSError("disk full")
-    monkeypatch.setattr(np, "savez", broken_savez)
     with pytest.raises(OSError):
-        write_sample_npz(result, tmp_path / "s.npz")
+        atomic_write(tmp_path / "table.csv", broken)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_spectrum_and_levels(tmp_path):
     outputs = []
     for realization in (0, 1):
-        out = tmp_path / f"r{realization}.npz"
+        out = tmp_path / f"r{realization}.zarr"
         done = subprocess.run(MBLNN + ["spectrum", "--N", "10", "--hbar", "3.0", "--seed", "7",
                               "--realization", str(realization), "--cuts", "5,3", "--out", str(out)],
                               capture_output=True, text=True, check=True)
         assert "252 states" in done.stdout
         outputs.append(str(out))
-    attrs, arrays = read_sample_npz(outputs[0])
-    assert attrs["cuts"] == [3, 5] and arrays["spectrum_5"].shape == (252, 10)
+    stored = read_sample(outputs[0])
+    assert stored.spec.cuts == (3, 5) and stored.cuts[5].spectrum.shape == (252, 10)
     reference = diagonalize_sample(SampleSpec(N=10, hbar=3.0, seed=7, realization=0, cuts=(5,)))
-    assert arrays["energies"].tobytes() == reference.energies.tobytes()
+    assert stored.energies.tobytes() == reference.energies.tobytes()
     table = tmp_path / "levels.csv"
     subprocess.run(MBLNN + ["levels", *outputs, "--eps-min", "0.1", "--eps-max", "0.9", "--out", str(table)],
                    capture_output=True, text=True, check=True)
@@ -104,11 +90,10 @@ def test_cli_spectrum_and_levels(tmp_path):
 
 
 def test_cli_fields_option(tmp_path):
-    out = tmp_path / "f.npz"
+    out = tmp_path / "f.zarr"
     subprocess.run(MBLNN + ["spectrum", "--N", "4", "--hbar", "0", "--fields", "0.5,-0.5,1,0", "--out", str(out)],
                    check=True, capture_output=True)
-    _, arrays = read_sample_npz(out)
-    np.testing.assert_array_equal(arrays["fields"], [0.5, -0.5, 1, 0])
+    np.testing.assert_array_equal(read_sample(out).fields, [0.5, -0.5, 1, 0])
 
 
 @pytest.mark.parametrize("args, key", [
@@ -118,7 +103,7 @@ def test_cli_fields_option(tmp_path):
     (["--N", "22", "--hbar", "1"], "shift_invert"),
 ])
 def test_cli_bad_input(tmp_path, args, key):
-    out = tmp_path / "x.npz"
+    out = tmp_path / "x.zarr"
     done = subprocess.run(MBLNN + ["spectrum", *args, "--out", str(out)], capture_output=True, text=True)
     assert done.returncode == 2 and key in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == []

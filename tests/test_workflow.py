@@ -39,7 +39,7 @@ def test_campaign_runs_and_reruns_only_what_changed(tmp_path):
     table = pd.read_csv(tmp_path / "results/tables/level_statistics.csv")
     assert list(table[["N", "hbar"]].itertuples(index=False, name=None)) == [(6, 0.5), (6, 6.0), (8, 0.5), (8, 6.0)]
     assert (table["n_realizations"] == 2).all() and table["r_mean"].between(0, 1).all()
-    assert len(list((tmp_path / "results/samples").rglob("*.npz"))) == 8
+    assert len(list((tmp_path / "results/samples").glob("N*/hbar*/r*.zarr"))) == 8
 
     nothing = snakemake(tmp_path, TINY, "-n")
     assert "Nothing to be done" in nothing.stdout + nothing.stderr

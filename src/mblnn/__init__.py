@@ -6,7 +6,8 @@ Library layout (no workflow code in here):
   :mod:`mblnn.entanglement`, :mod:`mblnn.levels`
 * solvers: :mod:`mblnn.solvers`
 * one sample end to end: :mod:`mblnn.sample`
-* storage: :mod:`mblnn.io`
+* storage: :mod:`mblnn.store` (Zarr), :mod:`mblnn.atomic`
+* tables: :mod:`mblnn.tables`; configuration: :mod:`mblnn.config`
 * command line: :mod:`mblnn.cli`
 """
 

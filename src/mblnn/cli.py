@@ -4,7 +4,8 @@ Commands
 --------
 ``mblnn spectrum``  diagonalize one sample and write energies, ε, r, fields and per-cut entropies,
                     Schmidt gaps and entanglement spectra.
-``mblnn levels``    reduce sample files to a table of mean gap ratios per (N, h̄).
+``mblnn levels``    reduce sample stores to a table of mean gap ratios per (N, h̄).
+``mblnn inspect``   summarize a sample store or every store below a directory.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def _spectrum(args: argparse.Namespace) -> int:
-    from .io import write_sample_npz
     from .sample import SampleSpec, diagonalize_sample
+    from .store import write_sample_store
 
     spec = SampleSpec(
         N=args.N, hbar=args.hbar, seed=args.seed, realization=args.realization,
@@ -42,7 +43,7 @@ def _spectrum(args: argparse.Namespace) -> int:
     max_memory = None if args.max_memory_gb is None else int(args.max_memory_gb * 2**30)
     started = time.perf_counter()
     result = diagonalize_sample(spec, driver=args.driver, entanglement_method=args.entanglement_method, max_memory=max_memory)
-    write_sample_npz(result, args.out)
+    write_sample_store(result, args.out)
     if not args.quiet:
         print(
             f"N={spec.N} hbar={spec.hbar} realization={spec.realization}: {result.energies.size} states, "
@@ -52,12 +53,20 @@ def _spectrum(args: argparse.Namespace) -> int:
 
 
 def _levels(args: argparse.Namespace) -> int:
-    from .tables import level_statistics_table
+    from .tables import level_statistics_table, write_table_csv
 
     table = level_statistics_table(args.samples, window=(args.eps_min, args.eps_max))
-    table.to_csv(args.out, index=False)
+    write_table_csv(table, args.out)
     if not args.quiet:
         print(table.to_string(index=False))
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .store import describe
+
+    for path in args.paths:
+        print(describe(path))
     return 0
 
 
@@ -77,17 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
     spectrum.add_argument("--driver", default="evd", choices=("evd", "evr", "ev"), help="LAPACK driver (default evd)")
     spectrum.add_argument("--entanglement-method", default="svd", choices=("svd", "gram"))
     spectrum.add_argument("--max-memory-gb", type=float, help="memory budget for the dense solve (default: available memory)")
-    spectrum.add_argument("--out", required=True, help="output file (.npz)")
+    spectrum.add_argument("--out", required=True, help="output Zarr store (a directory, e.g. sample.zarr)")
     spectrum.add_argument("--quiet", action="store_true")
     spectrum.set_defaults(handler=_spectrum)
 
     levels = commands.add_parser("levels", help="mean gap ratio per (N, hbar) from sample files")
-    levels.add_argument("samples", nargs="+", help="sample files written by 'mblnn spectrum'")
+    levels.add_argument("samples", nargs="+", help="sample stores written by 'mblnn spectrum'")
     levels.add_argument("--eps-min", type=float, default=0.0, help="lower edge of the energy-density window")
     levels.add_argument("--eps-max", type=float, default=1.0, help="upper edge of the energy-density window")
     levels.add_argument("--out", required=True, help="output table (.csv)")
     levels.add_argument("--quiet", action="store_true")
     levels.set_defaults(handler=_levels)
+
+    inspect = commands.add_parser("inspect", help="summarize a sample store or a campaign directory")
+    inspect.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
+    inspect.set_defaults(handler=_inspect)
     return parser
 
 

@@ -78,6 +78,10 @@ class SampleResult:
         ``{N_A: CutEntanglement}`` for every requested cut.
     solver:
         Provenance of the eigenpairs: name, LAPACK driver, package version.
+    targets, window, residuals:
+        Shift-invert only (``None`` for full diagonalization): the target energy densities
+        ``(n_targets,)``, the index into ``targets`` of the window each state came from
+        ``(n_states,)``, and the residuals ‖Hv - Ev‖ ``(n_states,)``.
     """
 
     spec: SampleSpec
@@ -87,6 +91,9 @@ class SampleResult:
     gap_ratio: np.ndarray
     cuts: dict[int, CutEntanglement]
     solver: dict[str, str] = field(default_factory=dict)
+    targets: np.ndarray | None = None
+    window: np.ndarray | None = None
+    residuals: np.ndarray | None = None
 
 
 def diagonalize_sample(

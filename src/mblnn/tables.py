@@ -8,12 +8,13 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .io import read_sample_npz
+from .atomic import atomic_write
 from .levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO, mean_gap_ratio
+from .store import open_sample_store
 
 
 def level_statistics_table(paths: Iterable[str | os.PathLike], window: tuple[float, float] = (0.0, 1.0)) -> pd.DataFrame:
-    """Mean gap ratio per (N, h̄), averaged over realizations, from sample files.
+    """Mean gap ratio per (N, h̄), averaged over realizations, from sample stores.
 
     Each sample contributes the mean r of its levels with ε in ``window``; the table has one row
     per (N, hbar) with columns ``N, hbar, r_mean, r_sem, n_realizations, eps_min, eps_max`` and the
@@ -22,9 +23,9 @@ def level_statistics_table(paths: Iterable[str | os.PathLike], window: tuple[flo
     """
     rows = []
     for path in paths:
-        attrs, arrays = read_sample_npz(path)
-        r = mean_gap_ratio(arrays["energies"], arrays["energy_density"], window)
-        rows.append({"N": attrs["N"], "hbar": attrs["hbar"], "realization": attrs["realization"], "r": r})
+        store = open_sample_store(path)
+        r = mean_gap_ratio(store.group["energies"][:], store.group["energy_density"][:], window)
+        rows.append({"N": store.N, "hbar": store.attrs["hbar"], "realization": store.attrs["realization"], "r": r})
     samples = pd.DataFrame(rows, columns=["N", "hbar", "realization", "r"])
     grouped = samples.groupby(["N", "hbar"], sort=True)["r"]
     table = pd.DataFrame({
@@ -35,3 +36,8 @@ def level_statistics_table(paths: Iterable[str | os.PathLike], window: tuple[flo
     table["eps_min"], table["eps_max"] = float(window[0]), float(window[1])
     table["r_goe"], table["r_poisson"] = GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
     return table
+
+
+def write_table_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a table as CSV, atomically."""
+    atomic_write(path, lambda temporary: table.to_csv(temporary, index=False))

@@ -10,7 +10,7 @@ def sample_paths(N=None):
     """Every sample file of the campaign (or of one chain length N)."""
     sizes = config["sizes"] if N is None else [N]
     return [
-        f"results/samples/N{n}/hbar{hbar_label(h)}/r{k}.npz"
+        f"results/samples/N{n}/hbar{hbar_label(h)}/r{k}.zarr"
         for n in sizes
         for h in config["hbar"]
         for k in range(config["realizations"])

@@ -4,7 +4,7 @@
 
 rule diagonalize:
     output:
-        "results/samples/N{N}/hbar{hbar}/r{realization}.npz",
+        directory("results/samples/N{N}/hbar{hbar}/r{realization}.zarr"),
     params:
         seed=lambda wc: config["seed"],
         J=lambda wc: config["model"]["J"],

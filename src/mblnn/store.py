@@ -1,0 +1,333 @@
+"""Chunked Zarr (v3) stores for diagonalized samples, and a lazy campaign view over many of them.
+
+Schema version 1 — one store per sample (one N, h̄, realization, solver, set of cuts)
+----------------------------------------------------------------------------------
+::
+
+    r0.zarr/                      group; attrs["mblnn"] = provenance (below)
+      energies        (state)        float64  eigenvalues in units of J, ascending
+      energy_density  (state)        float64  ε = (E - E_min)/(E_max - E_min)
+      gap_ratio       (state)        float64  r_n of Eq. (9); NaN at the spectrum's ends
+      fields          (site)         float64  h_1..h_N in units of J
+      targets         (target)       float64  shift-invert only: target energy densities ε_t
+      window          (state)        int64    shift-invert only: index into targets of each state
+      residual        (state)        float64  shift-invert only: ‖Hv - Ev‖ of each eigenpair
+      cut{N_A}/                   group per cut; attrs N_A, n1
+        entropy       (state)        float64  von Neumann entropy (nats)
+        schmidt_gap   (state)        float64  λ1 - λ2
+        spectrum      (state, level) float64  ξ = -ln λ of the largest S^z_A block, ascending
+
+Completion: the root attribute ``mblnn_complete`` ({schema_version, N, cuts}) is written after every
+array; a store without it is incomplete and never read.
+
+Dimension names are stored as Zarr v3 ``dimension_names``, so ``xarray.open_zarr(path)`` and
+``xarray.open_zarr(path, group="cut8")`` give labelled datasets; plain ``zarr.open_group`` works too.
+
+Provenance attributes (``attrs["mblnn"]``): schema_version, N, J, hbar, sz, seed, realization,
+explicit_fields, boundary ("open"), cuts, solver (name and options), mblnn_version, git_revision
+(when the package runs from a git checkout; ``-dirty`` marks uncommitted changes), config_sha256 (SHA-256 of the canonical JSON of the
+parameters that determine the sample), created (UTC, ISO 8601).
+
+Chunking and compression (measured with ``bench/store.py --full`` on an N = 16 sample, see README):
+arrays over states are chunked in blocks of :data:`STATE_CHUNK` = 1024 consecutive eigenstates (an
+energy window, since states are sorted by energy) times the full level axis, and compressed with
+Blosc LZ4 after a byte shuffle. Float64 spectra are high-entropy: every lossless codec we tried gave
+1.1-1.2x; byte shuffle is what helps, LZ4 matches Zstandard's size within 0.4 % and writes and reads
+fastest; 4096-state chunks waste the padding of the last chunk, 256-state chunks multiply files.
+Values stay float64 so that what the solver returned is read back bit for bit.
+
+Writes are atomic (:mod:`mblnn.atomic`): a store is built under a hidden temporary name and renamed
+into place after its completion marker is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zarr
+from zarr.codecs import BloscCodec, BloscShuffle
+
+from . import __version__
+from .atomic import atomic_write
+from .entanglement import CutEntanglement
+from .errors import InputError
+from .sample import SampleResult, SampleSpec
+
+SCHEMA_VERSION = 1
+COMPLETE_MARKER = "mblnn_complete"
+STATE_CHUNK = 1024
+
+
+class StoreError(InputError):
+    """A store is missing, incomplete, or does not match what the reader expects."""
+
+
+def _compressors():
+    return (BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.shuffle),)
+
+
+@functools.cache
+def git_revision() -> str | None:
+    """Commit of the checkout this package runs from (``-dirty`` if it has uncommitted changes), or
+    None outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
+            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def parameters_sha256(parameters: dict) -> str:
+    """SHA-256 of the canonical JSON (sorted keys) of a parameter mapping."""
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def sample_parameters(result: SampleResult) -> dict:
+    """The parameters that determine a sample: its spec and the solver options."""
+    spec = result.spec
+    return {
+        "N": spec.N, "J": spec.J, "hbar": spec.hbar, "sz": spec.sz, "seed": spec.seed,
+        "realization": spec.realization, "cuts": list(spec.cuts),
+        "fields": None if spec.fields is None else list(spec.fields), "solver": result.solver,
+    }
+
+
+def provenance(result: SampleResult) -> dict:
+    parameters = sample_parameters(result)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        **{key: value for key, value in parameters.items() if key != "fields"},
+        "explicit_fields": result.spec.fields is not None,
+        "boundary": "open",
+        "mblnn_version": __version__,
+        "git_revision": git_revision(),
+        "config_sha256": parameters_sha256(parameters),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_sample_store(
+    result: SampleResult, path: str | os.PathLike, state_chunk: int = STATE_CHUNK, compressors=None
+) -> Path:
+    """Write one sample to the Zarr store ``path`` (a directory, conventionally ``*.zarr``), atomically.
+
+    ``state_chunk`` and ``compressors`` (a tuple of Zarr codecs, ``()`` for none) override the
+    measured defaults; ``bench/store.py`` uses them to compare choices.
+    """
+    attrs = provenance(result)
+    compressors = _compressors() if compressors is None else compressors
+
+    def put(group, name: str, data: np.ndarray, dims: tuple[str, ...]) -> None:
+        chunks = tuple(max(1, min(state_chunk, n)) if dim == "state" else max(1, n) for dim, n in zip(dims, data.shape))
+        group.create_array(name=name, data=data, chunks=chunks, compressors=compressors, dimension_names=dims,
+                           fill_value=np.nan if data.dtype.kind == "f" else 0)
+
+    def write(temporary: Path) -> None:
+        root = zarr.open_group(temporary, mode="w", zarr_format=3)
+        root.attrs["mblnn"] = attrs
+        for name in ("energies", "energy_density", "gap_ratio"):
+            put(root, name, getattr(result, name), ("state",))
+        put(root, "fields", result.fields, ("site",))
+        if result.targets is not None:
+            put(root, "targets", np.asarray(result.targets, dtype=np.float64), ("target",))
+            put(root, "window", np.asarray(result.window, dtype=np.int64), ("state",))
+            put(root, "residual", np.asarray(result.residuals, dtype=np.float64), ("state",))
+        for N_A, cut in result.cuts.items():
+            group = root.create_group(f"cut{N_A}", attributes={"N_A": N_A, "n1": cut.spectrum.shape[1]})
+            put(group, "entropy", cut.entropy, ("state",))
+            put(group, "schmidt_gap", cut.schmidt_gap, ("state",))
+            put(group, "spectrum", cut.spectrum, ("state", "level"))
+        # the marker goes last: its presence certifies every array above
+        root.attrs[COMPLETE_MARKER] = {"schema_version": SCHEMA_VERSION, "N": result.spec.N, "cuts": list(result.spec.cuts)}
+
+    return atomic_write(path, write, directory=True)
+
+
+@dataclass(frozen=True)
+class SampleStore:
+    """A validated, complete sample store opened for reading (arrays are read on access)."""
+
+    path: Path
+    group: zarr.Group
+    attrs: dict
+
+    @property
+    def N(self) -> int:
+        return int(self.attrs["N"])
+
+    @property
+    def cuts(self) -> tuple[int, ...]:
+        return tuple(self.attrs["cuts"])
+
+    def cut(self, N_A: int) -> zarr.Group:
+        if N_A not in self.cuts:
+            raise StoreError(f"{self.path}: no cut N_A={N_A} in this store (cuts: {list(self.cuts)})")
+        return self.group[f"cut{N_A}"]
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    """Whether the store at ``path`` carries its completion marker (reads only the root metadata)."""
+    try:
+        metadata = json.loads((Path(path) / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return COMPLETE_MARKER in metadata.get("attributes", {})
+
+
+def open_sample_store(path: str | os.PathLike, N: int | None = None, cut: int | None = None) -> SampleStore:
+    """Open a complete store; raise :class:`StoreError` if it is incomplete or does not match.
+
+    ``N`` and ``cut``, when given, must match the store's chain length and be among its cuts.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise StoreError(f"{path}: no such store")
+    if not is_complete(path):
+        raise StoreError(f"{path}: incomplete store (no {COMPLETE_MARKER!r} attribute; its writer did not finish): rerun the job")
+    group = zarr.open_group(path, mode="r", zarr_format=3)
+    attrs = dict(group.attrs.get("mblnn", {}))
+    version = attrs.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema version {version!r}, this mblnn reads version {SCHEMA_VERSION}")
+    store = SampleStore(path=path, group=group, attrs=attrs)
+    if N is not None and store.N != N:
+        raise StoreError(f"{path}: holds N={store.N}, expected N={N}")
+    if cut is not None:
+        store.cut(cut)
+    return store
+
+
+def read_sample(path: str | os.PathLike) -> SampleResult:
+    """Read a whole sample store back into a :class:`SampleResult` (bit-identical arrays)."""
+    store = open_sample_store(path)
+    a, g = store.attrs, store.group
+    spec = SampleSpec(N=a["N"], hbar=a["hbar"], seed=a["seed"], realization=a["realization"], cuts=tuple(a["cuts"]),
+                      J=a["J"], sz=a["sz"], fields=tuple(g["fields"][:]) if a["explicit_fields"] else None)
+    cuts = {}
+    for N_A in store.cuts:
+        c = store.cut(N_A)
+        cuts[N_A] = CutEntanglement(N_A=N_A, entropy=c["entropy"][:], schmidt_gap=c["schmidt_gap"][:],
+                                    spectrum=c["spectrum"][:], trace=np.full(c["entropy"].shape, np.nan))
+    shift_invert = {}
+    if "targets" in g:
+        shift_invert = {"targets": g["targets"][:], "window": g["window"][:], "residuals": g["residual"][:]}
+    return SampleResult(spec=spec, fields=g["fields"][:], energies=g["energies"][:], energy_density=g["energy_density"][:],
+                        gap_ratio=g["gap_ratio"][:], cuts=cuts, solver=a["solver"], **shift_invert)
+
+
+def find_stores(root: str | os.PathLike, N: int | None = None) -> list[Path]:
+    """Complete sample stores below ``root`` (hidden partial stores and incomplete ones skipped)."""
+    found = []
+    for path in sorted(Path(root).rglob("*.zarr")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts) or not is_complete(path):
+            continue
+        if N is None or open_sample_store(path).N == N:
+            found.append(path)
+    return found
+
+
+def open_campaign(paths: Iterable[str | os.PathLike], cut: int):
+    """Lazy ``xarray.Dataset`` over many sample stores of one N, for one cut.
+
+    Dimensions ``(hbar, realization, state, level)`` (and ``site`` for the fields), coordinates
+    ``hbar`` (sorted) and ``realization``; variables energies, energy_density, gap_ratio, fields,
+    entropy, schmidt_gap, spectrum. Nothing is copied: each variable is a dask array over the
+    stores' own chunks. Combinations of (hbar, realization) with no store are NaN. All stores
+    must share N, J, sz, seed, solver and the state count; a mismatch raises :class:`StoreError`
+    naming the store.
+    """
+    import dask.array as da
+    import xarray as xr
+
+    stores = [open_sample_store(p, cut=cut) for p in paths]
+    if not stores:
+        raise StoreError("open_campaign: no stores given")
+    first = stores[0]
+    shared = ("N", "J", "sz", "seed", "solver")
+    n_states = first.group["energies"].shape[0]
+    for store in stores[1:]:
+        for key in shared:
+            if store.attrs[key] != first.attrs[key]:
+                raise StoreError(f"{store.path}: {key}={store.attrs[key]!r} differs from {first.path} ({first.attrs[key]!r})")
+        if store.group["energies"].shape[0] != n_states:
+            raise StoreError(f"{store.path}: {store.group['energies'].shape[0]} states, {first.path} has {n_states}")
+    hbars = sorted({s.attrs["hbar"] for s in stores})
+    realizations = sorted({s.attrs["realization"] for s in stores})
+    slot = {}
+    for store in stores:
+        key = (store.attrs["hbar"], store.attrs["realization"])
+        if key in slot:
+            raise StoreError(f"{store.path}: duplicate of {slot[key].path} (hbar={key[0]}, realization={key[1]})")
+        slot[key] = store
+
+    def stacked(get) -> "da.Array":
+        template = get(first)
+        blank = da.full(template.shape, np.nan, chunks=template.chunks, dtype=template.dtype)
+        return da.stack([
+            da.stack([da.from_zarr(get(slot[h, r])) if (h, r) in slot else blank for r in realizations])
+            for h in hbars
+        ])
+
+    root = ("energies", "energy_density", "gap_ratio")
+    per_cut = ("entropy", "schmidt_gap")
+    variables = {name: (("hbar", "realization", "state"), stacked(lambda s, n=name: s.group[n])) for name in root}
+    variables["fields"] = (("hbar", "realization", "site"), stacked(lambda s: s.group["fields"]))
+    for name in per_cut:
+        variables[name] = (("hbar", "realization", "state"), stacked(lambda s, n=name: s.cut(cut)[n]))
+    variables["spectrum"] = (("hbar", "realization", "state", "level"), stacked(lambda s: s.cut(cut)["spectrum"]))
+    attrs = {key: first.attrs[key] for key in ("N", "J", "sz", "seed", "boundary")}
+    attrs["N_A"] = cut
+    attrs["solver"] = json.dumps(first.attrs["solver"], sort_keys=True)
+    return xr.Dataset(variables, coords={"hbar": hbars, "realization": realizations}, attrs=attrs)
+
+
+def describe(path: str | os.PathLike) -> str:
+    """Human-readable summary of a sample store, or of all stores below a directory."""
+    path = Path(path)
+    if path.suffix == ".zarr" or (path / "zarr.json").exists():
+        lines = [f"{path}: " + ("complete" if is_complete(path) else "INCOMPLETE (no completion marker)")]
+        if not is_complete(path):
+            return "\n".join(lines)
+        store = open_sample_store(path)
+        a = store.attrs
+        lines.append(f"  schema v{a['schema_version']}, N={a['N']} J={a['J']} sz={a['sz']} hbar={a['hbar']} "
+                     f"seed={a['seed']} realization={a['realization']} boundary={a['boundary']}")
+        lines.append(f"  solver {json.dumps(a['solver'], sort_keys=True)}, mblnn {a['mblnn_version']}, "
+                     f"git {a['git_revision'] or 'n/a'}, config sha256 {a['config_sha256'][:12]}…, created {a['created']}")
+        arrays = [("", name, store.group[name]) for name in ("energies", "energy_density", "gap_ratio", "fields")]
+        arrays += [(f"cut{c}/", name, store.cut(c)[name]) for c in store.cuts for name in ("entropy", "schmidt_gap", "spectrum")]
+        for prefix, name, array in arrays:
+            dims = ", ".join(f"{d}={n}" for d, n in zip(array.metadata.dimension_names, array.shape))
+            lines.append(f"  {prefix + name:<22} ({dims}) {array.dtype}, chunks {array.chunks}, "
+                         f"{array.nbytes_stored() / 2**10:.1f} KiB stored of {array.nbytes / 2**10:.1f} KiB")
+        return "\n".join(lines)
+    stores = sorted(p for p in path.rglob("*.zarr") if not any(q.startswith(".") for q in p.relative_to(path).parts))
+    partial = sorted(p for p in path.rglob(".*.partial-*"))
+    complete = [p for p in stores if is_complete(p)]
+    lines = [f"{path}: {len(complete)} complete sample stores, {len(stores) - len(complete)} incomplete, "
+             f"{len(partial)} partial leftovers of killed writers"]
+    by_n: dict[int, list[dict]] = {}
+    for p in complete:
+        by_n.setdefault(open_sample_store(p).N, []).append(open_sample_store(p).attrs)
+    for N, attrs in sorted(by_n.items()):
+        hbars = sorted({a["hbar"] for a in attrs})
+        realizations = sorted({a["realization"] for a in attrs})
+        cuts = sorted({c for a in attrs for c in a["cuts"]})
+        missing = len(hbars) * len(realizations) - len(attrs)
+        lines.append(f"  N={N}: {len(attrs)} samples, hbar {hbars}, realizations {realizations[0]}..{realizations[-1]}"
+                     f" ({len(realizations)}), cuts {cuts}, {missing} missing (hbar, realization) pairs")
+    for p in sorted(set(stores) - set(complete)):
+        lines.append(f"  incomplete: {p}")
+    return "\n".join(lines)
