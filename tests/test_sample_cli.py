@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import mblnn.sample
-from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.atomic import atomic_write
+from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.sample import SampleSpec, diagonalize_sample
 from mblnn.store import read_sample
 
