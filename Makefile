@@ -11,15 +11,44 @@ STAMP := $(VENV)/.mblnn-installed
 CORES ?= 2
 PYTEST_ARGS ?=
 
+# PETSc/SLEPc from PyPI source distributions, built against Debian's Open MPI, MUMPS, ScaLAPACK and
+# OpenBLAS (recipe verified in the project notes; ~15 min on 2 cores the first time, then pip's
+# wheel cache makes it seconds). The four versions must agree in major.minor.
+PETSC_VERSION := 3.26.1
+APT_PACKAGES := libopenblas-dev libopenmpi-dev openmpi-bin gfortran libmumps-dev libscalapack-openmpi-dev patchelf pkg-config
+export MPICC := mpicc
+export MPICXX := mpicxx
+export MPIFORT := mpifort
+export PETSC_CONFIGURE_OPTIONS := --with-blaslapack-lib=-lopenblas --with-mumps-include=/usr/include \
+  --with-mumps-lib=[-ldmumps,-lmumps_common,-lpord] --with-scalapack-lib=-lscalapack-openmpi --with-metis=0 \
+  --with-debugging=0 --with-fortran-bindings=0 --with-x=0 COPTFLAGS=-O2 CXXOPTFLAGS=-O2 FOPTFLAGS=-O2
+MPI_STAMP := $(VENV)/.mblnn-mpi-$(PETSC_VERSION)
+
 .PHONY: setup run test bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile $(MPI_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,workflow,mpi]'
+	touch $(STAMP)
+
+# System libraries (Debian, as root; elsewhere they must already be there) and the MPI stack.
+$(MPI_STAMP):
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing system packages: $$missing (install them, e.g. with apt-get, as root)"; exit 1; fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,workflow]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet setuptools wheel cython numpy
+	$(BIN)/python -m pip install --quiet --no-build-isolation petsc==$(PETSC_VERSION)
+	$(BIN)/python -m pip install --quiet --no-build-isolation petsc4py==$(PETSC_VERSION)
+	$(BIN)/python -m pip install --quiet --no-build-isolation slepc==$(PETSC_VERSION)
+	$(BIN)/python -m pip install --quiet --no-build-isolation slepc4py==$(PETSC_VERSION)
+	$(BIN)/python -m pip install --quiet --no-binary mpi4py mpi4py
+	touch $(MPI_STAMP)
 
 run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/local --cores $(CORES)

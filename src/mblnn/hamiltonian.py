@@ -16,10 +16,37 @@ import scipy.sparse as sp
 from .basis import SectorBasis
 
 
-def diagonal_energies(basis: SectorBasis, fields: np.ndarray, J: float = 1.0) -> np.ndarray:
-    """Diagonal of H: ``J Σ S^z_r S^z_{r+1} + Σ h_r S^z_r`` for every basis state, shape ``(dim,)``."""
-    sz = basis.spins
+def diagonal_energies(basis: SectorBasis, fields: np.ndarray, J: float = 1.0, rows: slice = slice(None)) -> np.ndarray:
+    """Diagonal of H, ``J Σ S^z_r S^z_{r+1} + Σ h_r S^z_r``, for the basis states ``rows``."""
+    sz = basis.spins[rows]
     return J * np.einsum("ir,ir->i", sz[:, :-1], sz[:, 1:]) + sz @ np.asarray(fields, dtype=np.float64)
+
+
+def hamiltonian_rows(basis: SectorBasis, fields: np.ndarray, J: float = 1.0, start: int = 0, stop: int | None = None) -> sp.csr_matrix:
+    """Rows ``start:stop`` of H (all columns) as CSR of shape ``(stop - start, dim)``.
+
+    This is what one MPI rank assembles for its share of a distributed matrix; the diagonal entry
+    of every row is stored explicitly (also when it is 0), so that shifting by σ and changing the
+    fields never change the sparsity pattern.
+    """
+    N, dim = basis.N, basis.dim
+    stop = dim if stop is None else stop
+    states = basis.states[start:stop]
+    local = np.arange(stop - start)
+    rows, cols, values = [local], [local + start], [diagonal_energies(basis, fields, J, slice(start, stop))]
+    # The loop runs over the N-1 bonds, never over basis states.
+    for r in range(1, N):
+        mask = np.int64(0b11) << (N - r - 1)  # bits of sites r and r+1
+        pair = states & mask
+        flippable = np.nonzero((pair != 0) & (pair != mask))[0]
+        rows.append(flippable)
+        cols.append(basis.index(states[flippable] ^ mask))
+        values.append(np.full(flippable.size, 0.5 * J))
+    matrix = sp.coo_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(stop - start, dim)
+    ).tocsr()
+    matrix.sort_indices()
+    return matrix
 
 
 def hamiltonian(basis: SectorBasis, fields: np.ndarray, J: float = 1.0) -> sp.csr_matrix:
@@ -34,18 +61,4 @@ def hamiltonian(basis: SectorBasis, fields: np.ndarray, J: float = 1.0) -> sp.cs
     J:
         Heisenberg coupling (antiferromagnetic for J > 0).
     """
-    N, states, dim = basis.N, basis.states, basis.dim
-    rows, cols, values = [np.arange(dim)], [np.arange(dim)], [diagonal_energies(basis, fields, J)]
-    # The loop runs over the N-1 bonds, never over basis states.
-    for r in range(1, N):
-        mask = np.int64(0b11) << (N - r - 1)  # bits of sites r and r+1
-        pair = states & mask
-        flippable = np.nonzero((pair != 0) & (pair != mask))[0]
-        rows.append(flippable)
-        cols.append(basis.index(states[flippable] ^ mask))
-        values.append(np.full(flippable.size, 0.5 * J))
-    matrix = sp.coo_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(dim, dim)
-    ).tocsr()
-    matrix.sum_duplicates()
-    return matrix
+    return hamiltonian_rows(basis, fields, J)

@@ -1,9 +1,10 @@
 """One disorder sample from parameters to physics: fields → basis → H → eigenpairs → entanglement and
-level statistics, returned in memory (writers live in :mod:`mblnn.io`).
+level statistics, returned in memory (the writer lives in :mod:`mblnn.store`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -13,9 +14,17 @@ from . import __version__
 from .basis import SectorBasis, n_up_for_sector, sector_dimension
 from .disorder import check_hbar, explicit_fields, random_fields
 from .entanglement import CutEntanglement, check_cuts, entanglement
+from .errors import InputError, MemoryBudgetError
 from .hamiltonian import hamiltonian
 from .levels import gap_ratio
-from .solvers.dense import DEFAULT_DRIVER, check_dense_fits, diagonalize_dense
+from .solvers.dense import (
+    DEFAULT_DRIVER,
+    available_memory_bytes,
+    check_dense_fits,
+    dense_memory_bytes,
+    diagonalize_dense,
+    energy_density,
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,10 @@ class SampleResult:
     cuts:
         ``{N_A: CutEntanglement}`` for every requested cut.
     solver:
-        Provenance of the eigenpairs: name, LAPACK driver, package version.
+        How the eigenpairs were computed: solver name and options (the same for every sample of a
+        campaign).
+    diagnostics:
+        Per-sample solver facts: spectrum bounds, largest residual, missing or duplicate pairs.
     targets, window, residuals:
         Shift-invert only (``None`` for full diagonalization): the target energy densities
         ``(n_targets,)``, the index into ``targets`` of the window each state came from
@@ -90,10 +102,33 @@ class SampleResult:
     energy_density: np.ndarray
     gap_ratio: np.ndarray
     cuts: dict[int, CutEntanglement]
-    solver: dict[str, str] = field(default_factory=dict)
+    solver: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
     targets: np.ndarray | None = None
     window: np.ndarray | None = None
     residuals: np.ndarray | None = None
+
+
+SOLVERS = ("dense", "dense_mpi", "shift_invert", "auto")
+
+
+def choose_solver(spec: SampleSpec, solver: str, driver: str, targets, max_memory: int | None) -> str:
+    """Resolve ``solver="auto"``: dense LAPACK when the sector fits this process's memory budget,
+    shift-invert at the given targets otherwise."""
+    if solver not in SOLVERS:
+        raise InputError(f"solver must be one of {SOLVERS}, got solver={solver!r}")
+    if solver != "auto":
+        return solver
+    dim = sector_dimension(spec.N, spec.sz)
+    budget = available_memory_bytes() if max_memory is None else max_memory
+    if dense_memory_bytes(dim, driver) <= budget:
+        return "dense"
+    if not targets:
+        raise MemoryBudgetError(
+            f"solver=auto: N={spec.N} ({dim} states) needs {dense_memory_bytes(dim, driver) / 2**30:.1f} GiB for dense "
+            f"diagonalization (budget {budget / 2**30:.1f} GiB); give target energy densities for shift-invert"
+        )
+    return "shift_invert"
 
 
 def diagonalize_sample(
@@ -101,13 +136,30 @@ def diagonalize_sample(
     driver: str = DEFAULT_DRIVER,
     entanglement_method: str = "svd",
     max_memory: int | None = None,
-) -> SampleResult:
-    """Full dense pipeline for one sample: validate, build H, diagonalize, entanglement, r.
+    solver: str = "dense",
+    targets=(),
+    nev: int = 100,
+    tol: float = 1e-10,
+    residual_tol: float = 1e-8,
+    petsc_options: dict | None = None,
+) -> SampleResult | None:
+    """One sample from parameters to physics: validate, build H, diagonalize, entanglement, r.
 
-    Every check (parameters, memory budget in bytes, ``None`` = available memory) runs before any
-    expensive step.
+    ``solver``: ``"dense"`` (LAPACK, one process, all eigenpairs), ``"dense_mpi"`` (ScaLAPACK under
+    MPI, all eigenpairs), ``"shift_invert"`` (SLEPc under MPI, ``nev`` pairs nearest each target
+    energy density in ``targets``), or ``"auto"`` (see :func:`choose_solver`). Every check
+    (parameters, memory budget in bytes — ``None`` = available memory) runs before any expensive
+    step. The MPI solvers must be called on every rank; the result is returned on rank 0 and
+    ``None`` elsewhere.
     """
     spec = spec.validated()
+    solver = choose_solver(spec, solver, driver, targets, max_memory)
+    if solver == "dense":
+        return _diagonalize_dense(spec, driver, entanglement_method, max_memory)
+    return _diagonalize_mpi(spec, solver, entanglement_method, max_memory, targets, nev, tol, residual_tol, petsc_options)
+
+
+def _diagonalize_dense(spec: SampleSpec, driver: str, entanglement_method: str, max_memory: int | None) -> SampleResult:
     check_dense_fits(sector_dimension(spec.N, spec.sz), driver, max_memory)
     fields = spec.resolved_fields()
     basis = SectorBasis.build(spec.N, spec.sz)
@@ -121,6 +173,105 @@ def diagonalize_sample(
         gap_ratio=gap_ratio(spectrum.energies),
         cuts=cuts,
         solver={"name": "dense", "driver": driver, "entanglement_method": entanglement_method, "mblnn_version": __version__},
+    )
+
+
+def _diagonalize_mpi(spec, solver, entanglement_method, max_memory, targets, nev, tol, residual_tol, petsc_options):
+    from .solvers import mpi
+
+    dim = sector_dimension(spec.N, spec.sz)
+    if solver == "shift_invert":
+        targets = mpi.check_shift_invert_request(spec.N, spec.sz, targets, nev)
+    PETSc, _ = mpi._petsc()
+    comm = PETSc.COMM_WORLD
+    ranks = comm.getSize()
+    options = {"entanglement_method": entanglement_method, "mblnn_version": __version__}
+    if solver == "dense_mpi":
+        need = mpi.dense_mpi_memory_bytes(dim, ranks)
+        budget = (available_memory_bytes() // mpi._local_ranks(comm)) if max_memory is None else max_memory
+        if need > budget:
+            raise MemoryBudgetError(
+                f"distributed full diagonalization of {dim} states on {ranks} ranks needs about {need / 2**30:.1f} GiB "
+                f"per rank (budget {budget / 2**30:.1f} GiB): use more ranks or the shift-invert solver (solver: shift_invert)"
+            )
+    fields = spec.resolved_fields()  # every rank draws the same disorder from (seed, N, realization)
+    basis = SectorBasis.build(spec.N, spec.sz)
+    H = mpi.DistributedHamiltonian(basis, spec.J, comm, dense=(solver == "dense_mpi"))
+    H.set_fields(fields)
+    try:
+        if solver == "dense_mpi":
+            return _dense_mpi(spec, H, fields, entanglement_method, {"name": "dense_mpi", **options})
+        options.update(nev=nev, tol=tol, residual_tol=residual_tol,
+                       petsc_options={**mpi.SHIFT_INVERT_DEFAULTS, **(petsc_options or {})})
+        return _shift_invert(spec, H, fields, targets, nev, tol, residual_tol, petsc_options, entanglement_method,
+                             {"name": "shift_invert", **options})
+    finally:
+        H.destroy()
+
+
+def _dense_mpi(spec, H, fields, entanglement_method, solver_info):
+    from .solvers import mpi
+
+    eps = mpi.scalapack_eigenpairs(H)
+    dim = H.basis.dim
+    energies = np.array([eps.getEigenvalue(i).real for i in range(dim)])
+    vector = H.matrix.createVecRight()
+    chunk = max(1, min(dim, 256))
+    pieces = []
+    for start in range(0, dim, chunk):
+        indices = range(start, min(start + chunk, dim))
+        local = np.empty((len(indices), H.n_local))
+        for row, i in enumerate(indices):
+            eps.getEigenpair(i, vector)
+            local[row] = vector.getArray()
+        pieces.append(mpi.distributed_entanglement(local, H, spec.cuts, entanglement_method))
+    vector.destroy()
+    eps.destroy()
+    if H.comm.getRank() != 0:
+        return None
+    cuts = {N_A: CutEntanglement(N_A, *(np.concatenate([getattr(p[N_A], name) for p in pieces])
+                                        for name in ("entropy", "schmidt_gap", "spectrum", "trace")))
+            for N_A in spec.cuts}
+    return SampleResult(spec=spec, fields=fields, energies=energies, energy_density=energy_density(energies),
+                        gap_ratio=gap_ratio(energies), cuts=cuts, solver=solver_info,
+                        diagnostics={"e_min": float(energies[0]), "e_max": float(energies[-1]), "ranks": H.comm.getSize()})
+
+
+def _shift_invert(spec, H, fields, targets, nev, tol, residual_tol, petsc_options, entanglement_method, solver_info):
+    from .solvers import mpi
+
+    solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=petsc_options)
+    try:
+        e_min, e_max = solver.bounds()
+        windows = [solver.window(e_min + t * (e_max - e_min), nev) for t in targets]
+    finally:
+        solver.destroy()
+    windows, dropped = mpi.merge_windows(windows, e_min, e_max)
+    missing = sum(w.missing for w in windows)
+    per_window = [mpi.distributed_entanglement(w.local_vectors, H, spec.cuts, entanglement_method) for w in windows]
+    if H.comm.getRank() != 0:
+        return None
+    if missing or dropped:
+        warnings.warn(
+            f"shift-invert N={spec.N} hbar={spec.hbar} realization={spec.realization}: {missing} requested eigenpairs "
+            f"did not converge, {dropped} duplicates of overlapping windows dropped (recorded in the diagnostics)",
+            mpi.SolverWarning, stacklevel=2,
+        )
+    energies = np.concatenate([w.energies for w in windows])
+    cuts = {N_A: CutEntanglement(N_A, *(np.concatenate([getattr(p[N_A], name) for p in per_window])
+                                        for name in ("entropy", "schmidt_gap", "spectrum", "trace")))
+            for N_A in spec.cuts}
+    residuals = np.concatenate([w.residuals for w in windows])
+    return SampleResult(
+        spec=spec, fields=fields, energies=energies,
+        energy_density=energy_density(energies, e_min, e_max),
+        gap_ratio=np.concatenate([gap_ratio(w.energies) for w in windows]),
+        cuts=cuts, solver=solver_info,
+        diagnostics={"e_min": e_min, "e_max": e_max, "ranks": H.comm.getSize(), "missing_pairs": missing,
+                     "duplicates_dropped": dropped,
+                     "max_residual": float(residuals.max()) if residuals.size else None},
+        targets=np.asarray(targets), window=np.repeat(np.arange(len(windows)), [w.energies.size for w in windows]),
+        residuals=residuals,
     )
 
 

@@ -24,7 +24,8 @@ Dimension names are stored as Zarr v3 ``dimension_names``, so ``xarray.open_zarr
 ``xarray.open_zarr(path, group="cut8")`` give labelled datasets; plain ``zarr.open_group`` works too.
 
 Provenance attributes (``attrs["mblnn"]``): schema_version, N, J, hbar, sz, seed, realization,
-explicit_fields, boundary ("open"), cuts, solver (name and options), mblnn_version, git_revision
+explicit_fields, boundary ("open"), cuts, solver (name and options, the same across a campaign),
+diagnostics (per sample: spectrum bounds, largest residual, missing/duplicate pairs), mblnn_version, git_revision
 (when the package runs from a git checkout; ``-dirty`` marks uncommitted changes), config_sha256 (SHA-256 of the canonical JSON of the
 parameters that determine the sample), created (UTC, ISO 8601).
 
@@ -110,6 +111,7 @@ def provenance(result: SampleResult) -> dict:
         "schema_version": SCHEMA_VERSION,
         **{key: value for key, value in parameters.items() if key != "fields"},
         "explicit_fields": result.spec.fields is not None,
+        "diagnostics": result.diagnostics,
         "boundary": "open",
         "mblnn_version": __version__,
         "git_revision": git_revision(),
@@ -224,7 +226,8 @@ def read_sample(path: str | os.PathLike) -> SampleResult:
     if "targets" in g:
         shift_invert = {"targets": g["targets"][:], "window": g["window"][:], "residuals": g["residual"][:]}
     return SampleResult(spec=spec, fields=g["fields"][:], energies=g["energies"][:], energy_density=g["energy_density"][:],
-                        gap_ratio=g["gap_ratio"][:], cuts=cuts, solver=a["solver"], **shift_invert)
+                        gap_ratio=g["gap_ratio"][:], cuts=cuts, solver=a["solver"], diagnostics=a["diagnostics"],
+                        **shift_invert)
 
 
 def find_stores(root: str | os.PathLike, N: int | None = None) -> list[Path]:

@@ -1,0 +1,310 @@
+"""SLEPc eigensolvers under MPI: shift-invert at target energy densities, and distributed full
+diagonalization with ScaLAPACK.
+
+Run under ``mpirun -n P`` or ``srun``; every rank calls the same functions. Conventions:
+
+* Rows of the sector Hamiltonian are split over the ranks in PETSc's default layout (contiguous
+  blocks, the first ``dim % P`` ranks one row more); each rank assembles only its own rows
+  (:func:`mblnn.hamiltonian.hamiltonian_rows`), never the whole matrix.
+* Every rank computes the disorder itself from (seed, N, realization): the fields are identical on
+  all ranks without any broadcast (dynamite's pitfall: never let ranks draw their own random state).
+* Changing the fields changes only the diagonal: :class:`DistributedHamiltonian` updates it in place,
+  so the sparsity pattern — and MUMPS's symbolic analysis — is reused across targets and samples.
+* Shift-invert: spectrum bounds E_min, E_max from two extremal Krylov-Schur solves; for each target
+  ε_t the ``nev`` eigenpairs nearest σ = E_min + ε_t (E_max - E_min), from (H - σ)^{-1} with an exact
+  factorization (MUMPS LDLᵀ by default: H - σ is symmetric indefinite; LU is one option away).
+  Every default below can be overridden through the PETSc options database (``petsc_options``,
+  e.g. ``{"st_pc_type": "lu", "mat_mumps_icntl_7": 5}``).
+* Entanglement from distributed eigenvectors: eigenvectors of one window are dealt round-robin to
+  the ranks; each rank gathers only its share (≤ ⌈nev/P⌉ full vectors) and runs
+  :func:`mblnn.entanglement.entanglement` on it; results (per-state scalars and spectra) go to rank 0.
+  Memory per rank stays ~ dim/P × nev (the window) + ⌈nev/P⌉ × dim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..basis import SectorBasis, sector_dimension
+from ..entanglement import CutEntanglement, available_cpus, entanglement
+from ..errors import InputError
+from ..hamiltonian import diagonal_energies, hamiltonian_rows
+
+#: Defaults of the shift-invert spectral transformation (overridable by the options database).
+SHIFT_INVERT_DEFAULTS = {
+    "st_type": "sinvert",
+    "st_ksp_type": "preonly",
+    "st_pc_type": "cholesky",
+    "st_pc_factor_mat_solver_type": "mumps",
+}
+
+
+class SolverError(RuntimeError):
+    """An eigensolver failed to deliver trustworthy eigenpairs (e.g. residual above tolerance)."""
+
+
+class SolverWarning(UserWarning):
+    """Eigenpairs were missing or duplicated; the counts are recorded in the output's provenance."""
+
+
+def _petsc():
+    try:
+        from petsc4py import PETSc
+        from slepc4py import SLEPc
+    except ImportError as error:  # pragma: no cover - depends on the installation
+        raise InputError(
+            "the MPI solvers need petsc4py and slepc4py (installed by `make setup`; on clusters from "
+            "conda-forge or site modules, see envs/)"
+        ) from error
+    return PETSc, SLEPc
+
+
+def row_range(dim: int, size: int, rank: int) -> tuple[int, int]:
+    """PETSc's default contiguous split of ``dim`` rows: ``(start, stop)`` of ``rank`` out of ``size``."""
+    base, extra = divmod(dim, size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
+def _local_ranks(comm) -> int:
+    """Ranks of ``comm`` sharing this node (to share its CPUs among their threads)."""
+    from mpi4py import MPI
+
+    node = comm.tompi4py().Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        return node.Get_size()
+    finally:
+        node.Free()
+
+
+class DistributedHamiltonian:
+    """The sector Hamiltonian as a row-distributed PETSc matrix (AIJ, or dense for ScaLAPACK).
+
+    ``set_fields`` rewrites only the diagonal, in place.
+    """
+
+    def __init__(self, basis: SectorBasis, J: float = 1.0, comm=None, dense: bool = False):
+        PETSc, _ = _petsc()
+        self.comm = comm or PETSc.COMM_WORLD
+        self.basis, self.J = basis, J
+        self.start, self.stop = row_range(basis.dim, self.comm.getSize(), self.comm.getRank())
+        n_local, dim = self.stop - self.start, basis.dim
+        rows = hamiltonian_rows(basis, np.zeros(basis.N), J, self.start, self.stop)
+        sizes = ((n_local, dim), (n_local, dim))
+        if dense:
+            self.matrix = PETSc.Mat().createDense(sizes, comm=self.comm)
+            self.matrix.setUp()
+            self.matrix.getDenseArray()[:] = rows.toarray()
+        else:
+            csr = (rows.indptr.astype(PETSc.IntType), rows.indices.astype(PETSc.IntType), rows.data)
+            self.matrix = PETSc.Mat().createAIJ(sizes, csr=csr, comm=self.comm)
+        self.matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+        self.matrix.assemble()
+        self._diagonal = self.matrix.createVecRight()
+
+    @property
+    def n_local(self) -> int:
+        return self.stop - self.start
+
+    def set_fields(self, fields: np.ndarray) -> None:
+        """Set h_1..h_N (units of J): rewrites the local diagonal entries only."""
+        self._diagonal.getArray()[:] = diagonal_energies(self.basis, fields, self.J, slice(self.start, self.stop))
+        self.matrix.setDiagonal(self._diagonal)
+
+    def destroy(self) -> None:
+        self._diagonal.destroy()
+        self.matrix.destroy()
+
+
+@dataclass
+class Window:
+    """Eigenpairs near one target: energies ascending ``(m,)``, local rows of the eigenvectors
+    ``(m, n_local)`` (one row per eigenvector), residuals ``(m,)``."""
+
+    target: float
+    energies: np.ndarray
+    local_vectors: np.ndarray
+    residuals: np.ndarray
+    missing: int = 0
+
+
+class ShiftInvertSolver:
+    """Eigenpairs of a :class:`DistributedHamiltonian` near target energy densities, by SLEPc
+    shift-invert. Create once per N; call :meth:`solve` for every sample (reuses the factorization's
+    symbolic analysis).
+
+    Parameters
+    ----------
+    tol:
+        SLEPc convergence tolerance (relative, of the transformed problem).
+    residual_tol:
+        Every returned pair must satisfy ‖Hv - Ev‖ ≤ residual_tol (‖v‖ = 1), else :class:`SolverError`.
+    petsc_options:
+        Entries for the PETSc options database, applied over :data:`SHIFT_INVERT_DEFAULTS`.
+    """
+
+    def __init__(self, hamiltonian: DistributedHamiltonian, tol: float = 1e-10, residual_tol: float = 1e-8,
+                 petsc_options: dict | None = None, max_it: int = 1000):
+        PETSc, SLEPc = _petsc()
+        self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
+        options = PETSc.Options()
+        for key, value in {**SHIFT_INVERT_DEFAULTS, **(petsc_options or {})}.items():
+            options[f"mblnn_si_{key}"] = str(value)
+        self.eps = SLEPc.EPS().create(hamiltonian.comm)
+        self.eps.setOptionsPrefix("mblnn_si_")
+        self.eps.setOperators(hamiltonian.matrix)
+        self.eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+        self.eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
+        self.eps.setTolerances(tol, max_it)
+        self.eps.setFromOptions()
+        self._vector = hamiltonian.matrix.createVecRight()
+
+    def bounds(self) -> tuple[float, float]:
+        """E_min and E_max by two extremal Krylov-Schur solves (prefix ``mblnn_bounds_``)."""
+        _, SLEPc = _petsc()
+        values = []
+        for which in (SLEPc.EPS.Which.SMALLEST_REAL, SLEPc.EPS.Which.LARGEST_REAL):
+            eps = SLEPc.EPS().create(self.H.comm)
+            eps.setOptionsPrefix("mblnn_bounds_")
+            eps.setOperators(self.H.matrix)
+            eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+            eps.setWhichEigenpairs(which)
+            eps.setDimensions(1)
+            eps.setTolerances(self.tol, self.max_it)
+            eps.setFromOptions()
+            eps.solve()
+            if eps.getConverged() < 1:
+                raise SolverError("the extremal eigenvalue solve for the spectrum bounds did not converge")
+            values.append(eps.getEigenvalue(0).real)
+            eps.destroy()
+        return values[0], values[1]
+
+    def window(self, sigma: float, nev: int) -> Window:
+        """The ``nev`` eigenpairs nearest the shift ``sigma`` (units of J)."""
+        self.eps.setDimensions(nev)
+        self.eps.setTarget(sigma)
+        # setOperators resets the solver's state: without it SLEPc keeps the previous window's
+        # pairs after a new target (checked), and the factorization's symbolic part is still reused
+        self.eps.setOperators(self.H.matrix)
+        self.eps.solve()
+        nconv = self.eps.getConverged()
+        values = np.array([self.eps.getEigenvalue(i).real for i in range(nconv)])
+        chosen = np.argsort(np.abs(values - sigma), kind="stable")[:nev]
+        chosen = chosen[np.argsort(values[chosen], kind="stable")]
+        local = np.empty((chosen.size, self.H.n_local))
+        residuals = np.empty(chosen.size)
+        _, SLEPc = _petsc()
+        for row, i in enumerate(chosen):
+            self.eps.getEigenpair(int(i), self._vector)
+            local[row] = self._vector.getArray()
+            residuals[row] = self.eps.computeError(int(i), SLEPc.EPS.ErrorType.ABSOLUTE)
+        bad = residuals > self.residual_tol
+        if np.any(bad):
+            raise SolverError(f"{bad.sum()} eigenpairs near σ={sigma:.6g} have residual ‖Hv-Ev‖ up to "
+                              f"{residuals.max():.2e} > residual_tol={self.residual_tol:.1e}")
+        return Window(target=sigma, energies=values[chosen], local_vectors=local, residuals=residuals,
+                      missing=nev - chosen.size)
+
+    def destroy(self) -> None:
+        self._vector.destroy()
+        self.eps.destroy()
+
+
+def scalapack_eigenpairs(hamiltonian: DistributedHamiltonian):
+    """All eigenpairs of a dense distributed Hamiltonian with SLEPc's ScaLAPACK solver.
+
+    Returns the solved EPS (eigenvalues ascending, ``EPS.getEigenpair`` fills distributed vectors).
+    """
+    _, SLEPc = _petsc()
+    eps = SLEPc.EPS().create(hamiltonian.comm)
+    eps.setOptionsPrefix("mblnn_full_")
+    eps.setOperators(hamiltonian.matrix)
+    eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+    eps.setType(SLEPc.EPS.Type.SCALAPACK)
+    eps.setWhichEigenpairs(SLEPc.EPS.Which.SMALLEST_REAL)
+    eps.setDimensions(hamiltonian.basis.dim)
+    eps.setFromOptions()
+    eps.solve()
+    if eps.getConverged() < hamiltonian.basis.dim:
+        raise SolverError(f"ScaLAPACK returned {eps.getConverged()} of {hamiltonian.basis.dim} eigenpairs")
+    return eps
+
+
+def dense_mpi_memory_bytes(dim: int, ranks: int) -> int:
+    """Peak memory per rank of the distributed full diagonalization: matrix, eigenvectors and the
+    ScaLAPACK workspace, each ~ dim²/P doubles."""
+    return int(3 * 8 * dim * dim / ranks)
+
+
+def distributed_entanglement(local_vectors: np.ndarray, hamiltonian: DistributedHamiltonian, cuts, method: str = "svd"):
+    """Entanglement of eigenvectors held as local rows, on rank 0.
+
+    ``local_vectors`` has shape ``(m, n_local)`` on every rank (row j: this rank's entries of
+    eigenvector j). Returns ``{N_A: CutEntanglement}`` for the m vectors on rank 0, ``None`` elsewhere.
+    """
+    from mpi4py import MPI
+
+    comm = hamiltonian.comm.tompi4py()
+    size, rank = comm.Get_size(), comm.Get_rank()
+    dim, m = hamiltonian.basis.dim, local_vectors.shape[0]
+    counts = np.array([row_range(dim, size, r)[1] - row_range(dim, size, r)[0] for r in range(size)])
+    displacements = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    mine = np.arange(rank, m, size)
+    full = np.empty((mine.size, dim))
+    for j in range(m):
+        owner = j % size
+        receive = [full[j // size], counts, displacements, MPI.DOUBLE] if rank == owner else None
+        comm.Gatherv(np.ascontiguousarray(local_vectors[j]), receive, root=owner)
+    workers = max(1, available_cpus() // _local_ranks(hamiltonian.comm))
+    own = entanglement(full.T, hamiltonian.basis, cuts, method=method, workers=workers) if mine.size else {}
+    del full
+    parts = comm.gather((mine, {k: (c.entropy, c.schmidt_gap, c.spectrum, c.trace) for k, c in own.items()}), root=0)
+    if rank != 0:
+        return None
+    result = {}
+    for N_A in cuts:
+        n1 = next(p[1][N_A][2].shape[1] for p in parts if p[0].size)
+        arrays = [np.empty(m), np.empty(m), np.empty((m, n1)), np.empty(m)]
+        for indices, values in parts:
+            if indices.size:
+                for target, source in zip(arrays, values[N_A]):
+                    target[indices] = source
+        result[N_A] = CutEntanglement(N_A, arrays[0], arrays[1], arrays[2], arrays[3])
+    return result
+
+
+def check_shift_invert_request(N: int, sz: float, targets, nev: int) -> tuple[float, ...]:
+    """Validate targets (each in [0, 1], at least one) and nev (1 ≤ nev ≤ sector dimension)."""
+    targets = tuple(float(t) for t in targets)
+    if not targets:
+        raise InputError("targets: the shift-invert solver needs at least one target energy density")
+    outside = [t for t in targets if not 0.0 <= t <= 1.0]
+    if outside:
+        raise InputError(f"targets: energy densities must lie in [0, 1] (ε = (E - E_min)/(E_max - E_min)), got {outside}")
+    dim = sector_dimension(N, sz)
+    if not 1 <= nev <= dim:
+        raise InputError(f"nev={nev}: asks for more eigenpairs than the sector holds (dimension {dim}) or fewer than 1")
+    return tuple(sorted(set(targets)))
+
+
+def merge_windows(windows: list[Window], e_min: float, e_max: float) -> tuple[list[Window], int]:
+    """Drop eigenpairs that a previous (lower) window already holds; return the windows and the count.
+
+    Windows of neighbouring targets overlap when nev exceeds the states between them; the
+    duplicates are kept once (in the lower window) and reported, never silently doubled.
+    """
+    scale = max(1.0, abs(e_max - e_min)) * 1e-9
+    seen = np.empty(0)
+    dropped = 0
+    merged = []
+    for window in windows:
+        duplicate = np.zeros(window.energies.size, dtype=bool)
+        if seen.size:
+            duplicate = np.min(np.abs(window.energies[:, None] - seen[None, :]), axis=1) <= scale
+        dropped += int(duplicate.sum())
+        keep = ~duplicate
+        merged.append(Window(window.target, window.energies[keep], window.local_vectors[keep], window.residuals[keep], window.missing))
+        seen = np.concatenate([seen, window.energies])
+    return merged, dropped

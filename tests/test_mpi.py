@@ -1,0 +1,116 @@
+"""The SLEPc/ScaLAPACK solvers, run for real under mpirun."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mblnn.store import open_sample_store, read_sample
+
+HERE = Path(__file__).parent
+PYTHON = sys.executable
+MBLNN = str(Path(sys.executable).with_name("mblnn"))
+
+try:
+    import petsc4py  # noqa: F401
+    import slepc4py  # noqa: F401
+    HAVE_PETSC = True
+except ImportError:
+    HAVE_PETSC = False
+
+pytestmark = pytest.mark.skipif(
+    not (HAVE_PETSC and shutil.which("mpirun")),
+    reason="petsc4py/slepc4py or mpirun missing: run `make setup` (builds the PETSc/SLEPc stack)",
+)
+
+
+def mpirun(ranks: int, *command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    launcher = ["mpirun", "-n", str(ranks), "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS=1"]
+    if os.geteuid() == 0:
+        launcher.insert(1, "--allow-run-as-root")
+    return subprocess.run(launcher + list(command), capture_output=True, text=True, timeout=timeout)
+
+
+def spectrum(ranks: int, out: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return mpirun(ranks, MBLNN, "spectrum", "--out", str(out), *args, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_shift_invert_and_scalapack_match_dense_lapack():
+    """N = 10, 12, 14, targets 0.1/0.5/0.9: eigenvalues (1e-9), eigenvectors up to a phase
+    (|overlap| > 1 - 1e-9), bounds, ε, entropies, Schmidt gaps and spectra against dense LAPACK."""
+    done = mpirun(2, PYTHON, "-m", "mpi4py", str(HERE / "mpi" / "check_solvers.py"), "10,12,14")
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0, done.stdout + done.stderr
+    checks = [line for line in lines if "check" in line]
+    assert len([c for c in checks if c["check"] == "window"]) == 9
+    assert {c["check"] for c in checks} == {"window", "bounds", "shift_invert", "dense_mpi"}
+    assert all(c["ok"] for c in checks) and lines[-1] == {"failures": 0}
+
+
+@pytest.mark.parametrize("solver, N, extra", [
+    ("shift_invert", 12, ["--targets", "0.2,0.5,0.8", "--nev", "30"]),
+    ("dense_mpi", 10, []),
+])
+def test_results_do_not_depend_on_the_number_of_ranks(tmp_path, solver, N, extra):
+    common = ["--N", str(N), "--hbar", "3.0", "--seed", "4", "--cuts", f"{N // 2}", "--solver", solver, *extra]
+    one, two = tmp_path / "one.zarr", tmp_path / "two.zarr"
+    for ranks, out in ((1, one), (2, two)):
+        done = spectrum(ranks, out, *common)
+        assert done.returncode == 0, done.stderr
+    a, b = read_sample(one), read_sample(two)
+    assert a.energies.size == b.energies.size
+    np.testing.assert_allclose(a.energies, b.energies, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(a.cuts[N // 2].entropy, b.cuts[N // 2].entropy, atol=1e-8)
+    assert a.solver == b.solver, "ranks belong to the diagnostics, not to the solver options"
+    assert (a.diagnostics["ranks"], b.diagnostics["ranks"]) == (1, 2)
+    if solver == "shift_invert":
+        assert list(a.targets) == [0.2, 0.5, 0.8] and np.all(a.residuals < 1e-8)
+        assert open_sample_store(one).group["window"].shape == (90,)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--N", "8", "--nev", "71", "--targets", "0.5"], "asks for more eigenpairs than the sector holds (dimension 70)"),
+    (["--N", "8", "--nev", "10", "--targets", "0.5,1.2"], "must lie in [0, 1]"),
+    (["--N", "8", "--nev", "10", "--targets", "-0.1"], "must lie in [0, 1]"),
+    (["--N", "8", "--nev", "10"], "at least one target"),
+])
+def test_bad_shift_invert_requests_fail_before_work(tmp_path, args, message):
+    out = tmp_path / "x.zarr"
+    done = spectrum(2, out, "--hbar", "1.0", "--solver", "shift_invert", *args)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_overlapping_windows_are_reported_not_doubled(tmp_path):
+    out = tmp_path / "overlap.zarr"
+    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert",
+                    "--targets", "0.5,0.52", "--nev", "60")
+    assert done.returncode == 0, done.stderr
+    assert "duplicates of overlapping windows dropped" in done.stderr
+    result = read_sample(out)
+    assert result.diagnostics["duplicates_dropped"] > 0
+    assert np.unique(result.energies).size == result.energies.size == 120 - result.diagnostics["duplicates_dropped"]
+
+
+def test_solver_failure_aborts_every_rank(tmp_path):
+    """An impossible residual tolerance: the job must fail on all ranks (no hang) and write nothing."""
+    out = tmp_path / "fail.zarr"
+    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", "--targets", "0.5",
+                    "--nev", "10", "--residual-tol", "1e-30", timeout=120)
+    assert done.returncode != 0 and "residual" in done.stderr
+    assert not out.exists()
+
+
+def test_petsc_options_reach_the_solver(tmp_path):
+    out = tmp_path / "lu.zarr"
+    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", "--targets", "0.5",
+                    "--nev", "10", "--petsc-option", "st_pc_type=lu", "--petsc-option", "mat_mumps_icntl_7=2")
+    assert done.returncode == 0, done.stderr
+    options = read_sample(out).solver["petsc_options"]
+    assert options["st_pc_type"] == "lu" and options["mat_mumps_icntl_7"] == "2"
