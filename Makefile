@@ -23,6 +23,10 @@ export PETSC_CONFIGURE_OPTIONS := --with-blaslapack-lib=-lopenblas --with-mumps-
   --with-mumps-lib=[-ldmumps,-lmumps_common,-lpord] --with-scalapack-lib=-lscalapack-openmpi --with-metis=0 \
   --with-debugging=0 --with-fortran-bindings=0 --with-x=0 COPTFLAGS=-O2 CXXOPTFLAGS=-O2 FOPTFLAGS=-O2
 MPI_STAMP := $(VENV)/.mblnn-mpi-$(PETSC_VERSION)
+# Open MPI refuses root and more ranks than cores unless told; CI and this kind of machine run as root
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_rmaps_base_oversubscribe := 1
 
 .PHONY: setup run test bench clean
 

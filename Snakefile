@@ -1,7 +1,7 @@
 # mblnn campaign: config/config.yaml → diagonalized samples → tables.
 # Rules are thin: each calls the `mblnn` command line; the physics lives in src/mblnn.
 
-from mblnn.config import cuts_for, validate_config
+from mblnn.config import cuts_for, solver_arguments, uses_mpi, validate_config
 
 configfile: "config/config.yaml"
 

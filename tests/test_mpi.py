@@ -110,7 +110,18 @@ def test_solver_failure_aborts_every_rank(tmp_path):
 def test_petsc_options_reach_the_solver(tmp_path):
     out = tmp_path / "lu.zarr"
     done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", "--targets", "0.5",
-                    "--nev", "10", "--petsc-option", "st_pc_type=lu", "--petsc-option", "mat_mumps_icntl_7=2")
+                    "--nev", "10", "--petsc-option", "st_pc_type=lu", "--petsc-option", "st_mat_mumps_icntl_7=2",
+                    "--petsc-option", "st_ksp_view")
     assert done.returncode == 0, done.stderr
+    assert "type: lu" in done.stdout and "mumps" in done.stdout, "the KSP view shows the options took effect"
     options = read_sample(out).solver["petsc_options"]
-    assert options["st_pc_type"] == "lu" and options["mat_mumps_icntl_7"] == "2"
+    assert options["st_pc_type"] == "lu" and options["st_mat_mumps_icntl_7"] == "2"
+    assert "not used" not in done.stdout + done.stderr
+
+
+def test_unused_petsc_option_is_refused(tmp_path):
+    out = tmp_path / "typo.zarr"
+    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", "--targets", "0.5",
+                    "--nev", "10", "--petsc-option", "mat_mumps_icntl_7=2", timeout=120)
+    assert done.returncode == 2 and "['mat_mumps_icntl_7'] were not used" in done.stderr, done.stderr
+    assert not out.exists()

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from mblnn.store import read_sample
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TINY = {"sizes": [6, 8], "hbar": [0.5, 6.0], "realizations": 2, "seed": 11}
@@ -18,7 +20,8 @@ TINY = {"sizes": [6, 8], "hbar": [0.5, 6.0], "realizations": 2, "seed": 11}
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     path = workdir / "campaign.yaml"
     path.write_text(yaml.safe_dump(config))
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+           "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"}
     return subprocess.run(
         [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", str(path),
          "--cores", "2", *args],
@@ -65,3 +68,23 @@ def test_invalid_config_fails_before_any_job(tmp_path, change, key):
     assert done.returncode != 0
     assert key in done.stderr and "config key" in done.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
+    config = {**TINY, "sizes": [6, 10], "solver": {"by_size": {10: "shift_invert"}, "mpi_ranks": 2},
+              "shift_invert": {"targets": [0.3, 0.7], "nev": 12}}
+    done = snakemake(tmp_path, config)
+    assert done.returncode == 0, done.stderr
+    sample = read_sample(tmp_path / "results/samples/N10/hbar6.0/r1.zarr")
+    assert sample.solver["name"] == "shift_invert" and sample.diagnostics["ranks"] == 2
+    assert list(sample.targets) == [0.3, 0.7] and sample.energies.size == 24
+    assert read_sample(tmp_path / "results/samples/N6/hbar6.0/r1.zarr").solver["name"] == "dense"
+    table = pd.read_csv(tmp_path / "results/tables/level_statistics.csv")
+    assert table.loc[table.N == 10, "r_mean"].between(0, 1).all()
+
+    # shift-invert settings rerun the shift-invert samples only; the rank count reruns nothing
+    targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n")
+    assert planned_jobs(targets) == {"diagonalize": 4, "level_statistics": 1, "all": 1}
+    ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n")
+    assert "Nothing to be done" in ranks.stdout + ranks.stderr

@@ -33,9 +33,10 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def _option(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (a PETSc option without the dash), got {text!r}")
+    """``KEY=VALUE`` or a flag ``KEY`` (a PETSc option without its dash)."""
+    key, _, value = text.partition("=")
+    if not key.strip().lstrip("-"):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE or KEY (a PETSc option without the dash), got {text!r}")
     return key.strip().lstrip("-"), value.strip()
 
 
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     spectrum.add_argument("--nev", type=int, default=100, help="shift-invert eigenpairs per target (default 100)")
     spectrum.add_argument("--tol", type=float, default=1e-10, help="SLEPc convergence tolerance (default 1e-10)")
     spectrum.add_argument("--residual-tol", type=float, default=1e-8, help="largest accepted ‖Hv-Ev‖ (default 1e-8)")
-    spectrum.add_argument("--petsc-option", type=_option, action="append", metavar="KEY=VALUE",
+    spectrum.add_argument("--petsc-option", type=_option, action="append", metavar="KEY[=VALUE]",
                           help="PETSc/SLEPc option for the shift-invert solver, e.g. st_pc_type=lu or mat_mumps_icntl_7=5 "
                                "(repeatable; keys as in the options database, without the dash)")
     spectrum.add_argument("--driver", default="evd", choices=("evd", "evr", "ev"), help="LAPACK driver (default evd)")

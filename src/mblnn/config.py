@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import os
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from .basis import n_up_for_sector
+from .basis import n_up_for_sector, sector_dimension
 from .errors import InputError
 
 #: The schema shipped with the workflow (the repository layout puts it beside the rules).
@@ -70,6 +71,18 @@ def _physics_errors(config: dict) -> Iterator[str]:
             N_A = N // 2 + offset
             if not 1 <= N_A <= N - 1:
                 yield f"config key cut_offsets[{j}]: N_A = N/2 + {offset} = {N_A} is outside [1, {N - 1}] for N={N}"
+    for key in config["solver"]["by_size"]:
+        if int(key) not in config["sizes"]:
+            yield f"config key solver.by_size.{key}: N={key} is not among sizes {config['sizes']}"
+    nev = config["shift_invert"]["nev"]
+    for i, N in enumerate(config["sizes"]):
+        try:
+            dim = sector_dimension(N, sz)
+        except InputError:
+            continue  # reported above
+        if solver_for(config, N) == "shift_invert" and nev > dim:
+            yield (f"config key shift_invert.nev: nev={nev} exceeds the {dim} states of "
+                   f"sizes[{i}] (N={N})")
     low, high = config["level_statistics"]["eps_window"]
     if low >= high:
         yield f"config key level_statistics.eps_window: eps_min={low} must be below eps_max={high}"
@@ -99,3 +112,31 @@ def load_config(path: str | os.PathLike, schema_path: str | os.PathLike = DEFAUL
 def cuts_for(config: dict, N: int) -> list[int]:
     """Entanglement cuts N_A of chain length ``N`` from ``cut_offsets``."""
     return sorted({N // 2 + offset for offset in config["cut_offsets"]})
+
+
+def solver_for(config: dict, N: int) -> str:
+    """Eigensolver of chain length ``N``: ``solver.by_size[N]`` or ``solver.default``."""
+    return config["solver"]["by_size"].get(str(N), config["solver"]["by_size"].get(N, config["solver"]["default"]))
+
+
+def uses_mpi(config: dict, N: int) -> bool:
+    return solver_for(config, N) in ("dense_mpi", "shift_invert")
+
+
+def solver_arguments(config: dict, N: int) -> str:
+    """The ``mblnn spectrum`` options that select and configure the eigensolver of chain length N.
+
+    Only the settings of the solver actually used appear, so that editing, say, the shift-invert
+    targets reruns the shift-invert samples and nothing else.
+    """
+    solver = solver_for(config, N)
+    arguments = ["--solver", solver]
+    if solver in ("dense", "auto"):
+        arguments += ["--driver", config["dense"]["driver"]]
+    if solver in ("shift_invert", "auto"):
+        si = config["shift_invert"]
+        arguments += ["--targets", ",".join(map(repr, map(float, si["targets"]))), "--nev", str(si["nev"]),
+                      "--tol", repr(float(si["tol"])), "--residual-tol", repr(float(si["residual_tol"]))]
+        for key, value in sorted(si["petsc_options"].items()):
+            arguments += ["--petsc-option", f"{key}={value}"]
+    return " ".join(shlex.quote(a) for a in arguments)

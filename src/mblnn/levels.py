@@ -51,6 +51,12 @@ def mean_gap_ratio(
     if energy_density is None:
         span = energies[-1] - energies[0]
         energy_density = (energies - energies[0]) / span if span > 0 else np.zeros_like(ratios)
+    return window_mean(ratios, energy_density, window)
+
+
+def window_mean(ratios: np.ndarray, energy_density: np.ndarray, window: tuple[float, float] = (0.0, 1.0)) -> float:
+    """Mean of precomputed gap ratios (e.g. shift-invert windows, each with its own NaN ends) over the
+    states with ε in ``window``; undefined ratios are left out."""
     lo, hi = window
     selected = ratios[(energy_density >= lo) & (energy_density <= hi) & np.isfinite(ratios)]
     return float(selected.mean()) if selected.size else float("nan")

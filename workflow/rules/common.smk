@@ -17,6 +17,11 @@ def sample_paths(N=None):
     ]
 
 
+def mpi_tasks(N):
+    """MPI ranks of the diagonalization of chain length N (1: no launcher)."""
+    return config["solver"]["mpi_ranks"] if uses_mpi(config, N) else 1
+
+
 wildcard_constraints:
     N=r"\d+",
     hbar=r"\d+(\.\d+)?(e[+-]?\d+)?",

@@ -9,6 +9,8 @@ rule level_statistics:
     params:
         eps_min=lambda wc: config["level_statistics"]["eps_window"][0],
         eps_max=lambda wc: config["level_statistics"]["eps_window"][1],
+    conda:
+        "../../envs/mblnn.yaml"
     log:
         "results/logs/level_statistics.log",
     shell:

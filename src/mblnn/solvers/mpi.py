@@ -14,7 +14,8 @@ Run under ``mpirun -n P`` or ``srun``; every rank calls the same functions. Conv
   ε_t the ``nev`` eigenpairs nearest σ = E_min + ε_t (E_max - E_min), from (H - σ)^{-1} with an exact
   factorization (MUMPS LDLᵀ by default: H - σ is symmetric indefinite; LU is one option away).
   Every default below can be overridden through the PETSc options database (``petsc_options``,
-  e.g. ``{"st_pc_type": "lu", "mat_mumps_icntl_7": 5}``).
+  keys relative to the solver, e.g. ``{"st_pc_type": "lu", "st_mat_mumps_icntl_7": 5}``); an option
+  the solver did not use is refused with an error rather than silently ignored.
 * Entanglement from distributed eigenvectors: eigenvectors of one window are dealt round-robin to
   the ranks; each rank gathers only its share (≤ ⌈nev/P⌉ full vectors) and runs
   :func:`mblnn.entanglement.entanglement` on it; results (per-state scalars and spectra) go to rank 0.
@@ -31,6 +32,9 @@ from ..basis import SectorBasis, sector_dimension
 from ..entanglement import CutEntanglement, available_cpus, entanglement
 from ..errors import InputError
 from ..hamiltonian import diagonal_energies, hamiltonian_rows
+
+#: Prefix of the shift-invert solver's entries in the PETSc options database.
+OPTIONS_PREFIX = "mblnn_si_"
 
 #: Defaults of the shift-invert spectral transformation (overridable by the options database).
 SHIFT_INVERT_DEFAULTS = {
@@ -149,11 +153,13 @@ class ShiftInvertSolver:
                  petsc_options: dict | None = None, max_it: int = 1000):
         PETSc, SLEPc = _petsc()
         self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
-        options = PETSc.Options()
+        self._options = PETSc.Options()
+        self._user_keys = [f"{OPTIONS_PREFIX}{key}" for key in (petsc_options or {})]
+        self._all_keys = [f"{OPTIONS_PREFIX}{key}" for key in {**SHIFT_INVERT_DEFAULTS, **(petsc_options or {})}]
         for key, value in {**SHIFT_INVERT_DEFAULTS, **(petsc_options or {})}.items():
-            options[f"mblnn_si_{key}"] = str(value)
+            self._options[f"{OPTIONS_PREFIX}{key}"] = str(value)
         self.eps = SLEPc.EPS().create(hamiltonian.comm)
-        self.eps.setOptionsPrefix("mblnn_si_")
+        self.eps.setOptionsPrefix(OPTIONS_PREFIX)
         self.eps.setOperators(hamiltonian.matrix)
         self.eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
         self.eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
@@ -189,6 +195,7 @@ class ShiftInvertSolver:
         # pairs after a new target (checked), and the factorization's symbolic part is still reused
         self.eps.setOperators(self.H.matrix)
         self.eps.solve()
+        self._check_options_used()
         nconv = self.eps.getConverged()
         values = np.array([self.eps.getEigenvalue(i).real for i in range(nconv)])
         chosen = np.argsort(np.abs(values - sigma), kind="stable")[:nev]
@@ -207,9 +214,20 @@ class ShiftInvertSolver:
         return Window(target=sigma, energies=values[chosen], local_vectors=local, residuals=residuals,
                       missing=nev - chosen.size)
 
+    def _check_options_used(self) -> None:
+        """A misspelt or misplaced option would silently do nothing: refuse it instead."""
+        unused = [key[len(OPTIONS_PREFIX):] for key in self._user_keys if not self._options.used(key)]
+        if unused:
+            raise InputError(
+                f"petsc_options {unused} were not used by the shift-invert solver: keys are relative to it, "
+                f"e.g. st_pc_type=lu, st_mat_mumps_icntl_7=5 (MUMPS options sit under the st_ prefix), eps_ncv=200"
+            )
+
     def destroy(self) -> None:
         self._vector.destroy()
         self.eps.destroy()
+        for key in self._all_keys:
+            self._options.delValue(key)
 
 
 def scalapack_eigenpairs(hamiltonian: DistributedHamiltonian):
