@@ -1,0 +1,120 @@
+"""The confidence-optimized ensembles on real N = 12 entanglement spectra."""
+
+import numpy as np
+import pytest
+from scipy.special import xlogy
+
+from mblnn.errors import InputError
+from mblnn.learning import (
+    ETH,
+    MBL,
+    Ensemble,
+    TrainingConfig,
+    TrainingData,
+    categories,
+    input_features,
+    train_ensemble,
+    trimmed_states,
+)
+from mblnn.sample import SampleSpec, diagonalize_sample
+
+FAST = TrainingConfig(n_hidden=128, steps=1000, learning_rate=1e-3, seed=5, log_every=125)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """N = 12, half cut: h̄ = 0.25 (ETH) and 12 (MBL) labelled, h̄ = 2, 3, 4 unlabelled."""
+    def spectra(hbar, realization, trim):
+        result = diagonalize_sample(SampleSpec(N=12, hbar=hbar, seed=17, realization=realization, cuts=(6,)))
+        spectrum = result.cuts[6].spectrum
+        return input_features(spectrum[trimmed_states(len(spectrum))] if trim else spectrum)
+    eth = np.concatenate([spectra(0.25, k, True) for k in range(2)])
+    mbl = np.concatenate([spectra(12.0, k, True) for k in range(2)])
+    tr = np.concatenate([spectra(h, 0, False) for h in (2.0, 3.0, 4.0)])
+    return TrainingData(td_x=np.concatenate([eth, mbl]),
+                        td_y=np.r_[np.full(len(eth), ETH), np.full(len(mbl), MBL)], tr_x=tr)
+
+
+def mean_entropy(ensemble, x):
+    p = ensemble.confidences(x).astype(np.float64)
+    return float(np.mean(-(xlogy(p, p) + xlogy(1 - p, 1 - p))))
+
+
+def test_features():
+    xi = np.array([[0.5, 1.0, 2.0, 4.0, 8.0, 9.0]])
+    np.testing.assert_allclose(input_features(xi), [[0.5, 1.0, 2.0]])
+    np.testing.assert_allclose(input_features(xi, kind="rho"), np.exp(-np.array([[0.5, 1.0, 2.0]])), rtol=1e-6)
+    np.testing.assert_allclose(input_features(xi, kind="differences"), [[0.5, 1.0]])
+    assert input_features(xi, fraction=1 / 3).shape == (1, 2)
+    assert trimmed_states(100) == slice(10, 90)
+    with pytest.raises(InputError, match="kind"):
+        input_features(xi, kind="raw")
+
+
+@pytest.mark.slow
+def test_every_member_separates_eth_from_mbl(data):
+    ensemble = train_ensemble(data, members=range(4), config=FAST)
+    assert ensemble.test_accuracy.tolist() == [1.0, 1.0, 1.0, 1.0]
+    confidence = ensemble.confidences(data.td_x)
+    assert confidence.shape == (4, len(data.td_x))
+    assert np.all(confidence[:, data.td_y == MBL] > 0.5) and np.all(confidence[:, data.td_y == ETH] < 0.5)
+    assert ensemble.curves.shape == (9, 4, 3) and np.all(ensemble.curves[-1, :, 0] < ensemble.curves[0, :, 0])
+
+
+def test_member_trains_as_it_would_alone(data):
+    config = TrainingConfig(n_hidden=64, steps=50, learning_rate=1e-3, seed=9)
+    together = train_ensemble(data, members=[0, 1, 2], config=config)
+    alone = train_ensemble(data, members=[1], config=config)
+    for name in ("w1", "b1", "w2", "b2"):
+        np.testing.assert_allclose(getattr(together, name)[1], getattr(alone, name)[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(together.curves[:, 1], alone.curves[:, 0], rtol=1e-5)
+    assert together.test_accuracy[1] == alone.test_accuracy[0]
+
+
+def test_same_seeds_same_confidences(data):
+    config = TrainingConfig(n_hidden=64, steps=30, learning_rate=1e-3, seed=3)
+    a = train_ensemble(data, members=range(2), config=config).confidences(data.tr_x)
+    b = train_ensemble(data, members=range(2), config=config).confidences(data.tr_x)
+    assert a.tobytes() == b.tobytes()
+    c = train_ensemble(data, members=range(2), config=TrainingConfig(n_hidden=64, steps=30, learning_rate=1e-3, seed=4))
+    assert not np.array_equal(a, c.confidences(data.tr_x))
+
+
+def test_weight_decay_touches_only_the_first_layer(data):
+    """One SGD step from the same initial weights with μ = 0 and μ = 1: only V(2,1) moves differently,
+    and by exactly -lr · 2μ · V(2,1)."""
+    base = dict(n_hidden=64, steps=1, optimizer="sgd", learning_rate=0.01, seed=2)
+    initial = train_ensemble(data, [0], TrainingConfig(**{**base, "learning_rate": 0.0}))
+    without = train_ensemble(data, [0], TrainingConfig(**base, mu=0.0))
+    with_decay = train_ensemble(data, [0], TrainingConfig(**base, mu=1.0))
+    for name in ("b1", "w2", "b2"):
+        assert getattr(without, name).tobytes() == getattr(with_decay, name).tobytes(), name
+    np.testing.assert_allclose(with_decay.w1 - without.w1, -0.01 * 2 * initial.w1, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_confidence_term_lowers_the_entropy_on_the_transition_region(data):
+    entropy = {}
+    for delta in (0.0, 1.0):
+        config = TrainingConfig(n_hidden=128, steps=1000, learning_rate=1e-3, seed=5, delta=delta)
+        entropy[delta] = mean_entropy(train_ensemble(data, members=range(3), config=config), data.tr_x)
+    assert entropy[1.0] < entropy[0.0]
+
+
+def test_save_load_and_categories(tmp_path, data):
+    ensemble = train_ensemble(data, members=[3, 7], config=TrainingConfig(n_hidden=32, steps=5, seed=1))
+    back = Ensemble.load(ensemble.save(tmp_path / "ensemble.npz"))
+    assert back.members.tolist() == [3, 7] and back.config["n_hidden"] == 32
+    assert back.confidences(data.tr_x).tobytes() == ensemble.confidences(data.tr_x).tobytes()
+    np.testing.assert_array_equal(categories(np.array([0.95, 0.5, 0.05, 0.9])), [1, 0, -1, 0])
+
+
+@pytest.mark.parametrize("config, key", [
+    (TrainingConfig(n_hidden=33), "n_hidden"),
+    (TrainingConfig(optimizer="rmsprop"), "optimizer"),
+    (TrainingConfig(delta=-1), "delta"),
+    (TrainingConfig(steps=0), "steps"),
+])
+def test_bad_training_config(data, config, key):
+    with pytest.raises(InputError, match=key):
+        train_ensemble(data, [0], config)
