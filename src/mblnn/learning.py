@@ -248,7 +248,7 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     n_train = n_td // 2
     if n_train < 1 or n_td - n_train < 1:
         raise InputError(f"TD holds {n_td} spectra: too few to split into training and test halves")
-    M, H = members.size, config.n_hidden
+    H = config.n_hidden
 
     inits, train_idx, test_idx = [], [], []
     for m in members:
