@@ -28,12 +28,12 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-full install-slurm-profile clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile $(MPI_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,workflow,mpi]'
+	$(BIN)/python -m pip install --quiet -e '.[test,workflow,mpi,learning,analysis]'
 	touch $(STAMP)
 
 # System libraries (Debian, as root; elsewhere they must already be there) and the MPI stack.
@@ -60,8 +60,29 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# One command for the benchmarks; each prints ratios against a baseline measured in the same run.
 bench: setup
 	$(BIN)/python bench/ed.py
+	$(BIN)/python bench/store.py
+	$(BIN)/python bench/shift_invert.py --sizes 16
+	$(BIN)/python bench/train.py --quick
+	$(BIN)/python bench/dag.py
+
+# The issue-sized runs (N = 16/18/20 shift-invert, full training benchmark): about 30 minutes.
+bench-full: setup
+	$(BIN)/python bench/ed.py --full
+	$(BIN)/python bench/store.py --full
+	$(BIN)/python bench/shift_invert.py --full
+	$(BIN)/python bench/train.py
+	$(BIN)/python bench/dag.py
+
+# Install profiles/slurm as the user's `slurm` profile (`snakemake --profile slurm`); an existing
+# one is kept: the workflow's per-rule resources come from its rules and apply under any profile.
+SLURM_PROFILE := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/snakemake/slurm
+install-slurm-profile:
+	@if [ -e "$(SLURM_PROFILE)" ]; then \
+	  echo "$(SLURM_PROFILE) exists: keeping it (set 'mpi: srun' for rule diagonalize there if MPI jobs should use srun)"; \
+	else mkdir -p "$(dir $(SLURM_PROFILE))" && cp -r profiles/slurm "$(SLURM_PROFILE)" && echo "installed $(SLURM_PROFILE)"; fi
 
 clean:
 	rm -rf $(VENV) .snakemake .pytest_cache

@@ -1,18 +1,30 @@
-# mblnn campaign: config/config.yaml → diagonalized samples → tables.
+# mblnn campaign: config → diagonalized samples → ensembles → classifications → tables → figures.
 # Rules are thin: each calls the `mblnn` command line; the physics lives in src/mblnn.
+#   snakemake --profile profiles/local            this machine (`make run`)
+#   snakemake --profile slurm                     a Slurm cluster (see profiles/slurm/README)
+#   snakemake --report results/report.html        the HTML report with the tables' figures
 
-from mblnn.config import cuts_for, solver_arguments, uses_mpi, validate_config
+from mblnn.resources import diagonalize_mem_mb, diagonalize_runtime
+from mblnn.config import cuts_for, ensembles, solver_arguments, training_arguments, training_cuts, uses_mpi, validate_config
 
 configfile: "config/config.yaml"
 
 validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
 
+report: "workflow/report/workflow.rst"
+
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/diagonalize.smk"
+include: "workflow/rules/learning.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/plots.smk"
 
 
 rule all:
     input:
         "results/tables/level_statistics.csv",
+        expand("results/tables/{table}.{suffix}", table=["phase_diagram", "critical_field", "critical_field_realizations",
+                                                          "consistency", "levels_vs_network"], suffix=TABLE_FORMATS),
+        expand("results/figures/{figure}.{suffix}", figure=FIGURES, suffix=["png", "pdf"]),
+        lambda wc: dream_paths(),

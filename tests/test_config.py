@@ -1,9 +1,17 @@
 import pytest
 import yaml
 
-from mblnn.config import ConfigError, cuts_for, load_config, validate_config
+from mblnn.config import (
+    ConfigError,
+    cuts_for,
+    ensembles,
+    load_config,
+    training_arguments,
+    training_cuts,
+    validate_config,
+)
 
-GOOD = {"sizes": [8, 10], "hbar": [0.5, 3.0]}
+GOOD = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0]}
 
 
 def test_defaults_are_filled():
@@ -13,9 +21,21 @@ def test_defaults_are_filled():
     assert cuts_for(config, 10) == [5]
 
 
-def test_shipped_config_is_valid():
-    config = load_config("config/config.yaml")
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+def test_shipped_configs_are_valid(name):
+    config = load_config(f"config/{name}")
     assert config["sizes"] and config["hbar"]
+
+
+def test_hbar_grid_and_per_size_cuts():
+    config = validate_config({**GOOD, "hbar": {"start": 0.25, "stop": 12.0, "step": 0.125},
+                              "cut_offsets_by_size": {"10": [-1, 0, 1]}})
+    assert len(config["hbar"]) == 95 and config["hbar"][:3] == [0.25, 0.375, 0.5] and config["hbar"][-1] == 12.0
+    assert cuts_for(config, 10) == [4, 5, 6] and cuts_for(config, 8) == [4]
+    assert ensembles(config) == [(8, 4, "main"), (10, 4, "main"), (10, 5, "main"), (10, 6, "main")]
+    config["training"]["variants"]["ablation"] = {"delta": 0.0, "mu": 1.0}
+    assert training_cuts(config, 10, "ablation") == [5]
+    assert "--delta 0.0 --mu 1.0" in training_arguments(config, "ablation")
 
 
 @pytest.mark.parametrize("change, key, words", [
@@ -29,6 +49,14 @@ def test_shipped_config_is_valid():
     ({"dense": {"driver": "magic"}}, "dense.driver", "is not one of"),
     ({"cut_offsets": [5]}, "cut_offsets[0]", "outside"),
     ({"level_statistics": {"eps_window": [0.9, 0.1]}}, "level_statistics.eps_window", "below"),
+    ({"hbar": {"start": 0.25, "stop": 12.0}}, "hbar", "'step' is a required property"),
+    ({"hbar": "lots"}, "hbar", "is not valid under any"),
+    ({"hbar": [0.5, 3.0, 12.0]}, "training.h_eth", "not among hbar"),
+    ({"hbar": [0.25, 12.0]}, "hbar", "no value between"),
+    ({"training": {"variants": {"main": {"delta": 1.0}}}}, "training.variants.main", "'mu' is a required property"),
+    ({"training": {"n_hidden": 33}}, "training.n_hidden", "multiple of 2"),
+    ({"cut_offsets_by_size": {"12": [0]}}, "cut_offsets_by_size.12", "not among sizes"),
+    ({"cut_offsets_by_size": {"8": [4]}}, "cut_offsets_by_size.8[0]", "outside"),
 ])
 def test_errors_name_the_key(change, key, words):
     with pytest.raises(ConfigError) as error:

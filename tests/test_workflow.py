@@ -14,7 +14,11 @@ from mblnn.store import read_sample
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-TINY = {"sizes": [6, 8], "hbar": [0.5, 6.0], "realizations": 2, "seed": 11}
+TINY = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 11,
+        "training": {"members": 3, "n_hidden": 64, "steps": 500, "learning_rate": 3e-3, "threads": 1},
+        "dreaming": {"targets": ["mbl"], "networks": 2, "steps": 50, "step_size": 1e-3, "window": [0.0, 1.0]},
+        "analysis": {"eps_bins": 4}}
+ED_ONLY = {"sizes": [6, 8], "hbar": [0.25, 6.0, 12.0], "realizations": 2, "seed": 11}
 
 
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
@@ -36,25 +40,82 @@ def planned_jobs(done: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_campaign_runs_and_reruns_only_what_changed(tmp_path):
+def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     done = snakemake(tmp_path, TINY)
     assert done.returncode == 0, done.stderr
-    table = pd.read_csv(tmp_path / "results/tables/level_statistics.csv")
-    assert list(table[["N", "hbar"]].itertuples(index=False, name=None)) == [(6, 0.5), (6, 6.0), (8, 0.5), (8, 6.0)]
-    assert (table["n_realizations"] == 2).all() and table["r_mean"].between(0, 1).all()
-    assert len(list((tmp_path / "results/samples").glob("N*/hbar*/r*.zarr"))) == 8
+    results = tmp_path / "results"
+    levels = pd.read_csv(results / "tables/level_statistics.csv")
+    assert list(levels[["N", "hbar"]].itertuples(index=False, name=None)) == [(N, h) for N in (8, 10) for h in (0.25, 3.0, 12.0)]
+    assert (levels["n_realizations"] == 2).all() and levels["r_mean"].between(0, 1).all()
+    assert len(list((results / "samples").glob("N*/hbar*/r*.zarr"))) == 12
+    phase = pd.read_parquet(results / "tables/phase_diagram.parquet")
+    assert set(phase["N"]) == {8, 10} and phase["confidence"].between(0, 1).all() and len(phase) == 2 * 3 * 4
+    middle = phase[(phase["eps_low"] >= 0.25) & (phase["eps_high"] <= 0.75)]
+    eth, mbl = (middle[middle["hbar"] == h]["confidence"].mean() for h in (0.25, 12.0))
+    assert eth < 0.3 < 0.7 < mbl
+    critical = pd.read_csv(results / "tables/critical_field.csv")
+    assert len(critical) == 2 * 5 * 5 and critical["hbar_c"].dropna().between(0.25, 12.0).all()
+    assert set(pd.read_csv(results / "tables/levels_vs_network.csv").columns) >= {"r_mean", "eth_confidence_main"}
+    assert pd.read_csv(results / "tables/consistency.csv")["changed"].between(0, 1).all()
+    for figure in ("phase_diagram", "critical_field", "levels_vs_network", "consistency"):
+        assert (results / f"figures/{figure}.png").stat().st_size > 1000 and (results / f"figures/{figure}.pdf").exists()
+    assert (results / "dreams/N10/cut5/main_mbl.npz").exists()
 
     nothing = snakemake(tmp_path, TINY, "-n")
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
 
-    window = snakemake(tmp_path, {**TINY, "level_statistics": {"eps_window": [0.2, 0.8]}}, "-n")
-    assert planned_jobs(window) == {"level_statistics": 1, "all": 1}
+    # a training setting: retrain and everything downstream, never rediagonalize
+    steps = snakemake(tmp_path, {**TINY, "training": {**TINY["training"], "steps": 600}}, "-n")
+    planned = planned_jobs(steps)
+    assert "diagonalize" not in planned and "level_statistics" not in planned
+    assert planned["train"] == 2 and planned["classify"] == 2 and planned["phase_diagram_table"] == 1
 
+    # an analysis setting: only the tables that use it and their figures
+    bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
+    assert planned_jobs(bins) == {"phase_diagram_table": 1, "levels_vs_network_table": 1, "figure": 2, "all": 1}
+
+    # a new realization: only its samples are diagonalized; the reductions follow
     more = snakemake(tmp_path, {**TINY, "realizations": 3}, "-n")
-    assert planned_jobs(more) == {"diagonalize": 4, "level_statistics": 1, "all": 1}
+    planned = planned_jobs(more)
+    assert planned["diagonalize"] == 6 and planned["level_statistics"] == 1
+    new_samples = set(re.findall(r"output: results/samples/(N\d+/hbar[\d.]+/r\d+)\.zarr", more.stdout))
+    assert new_samples == {f"N{N}/hbar{h}/r2" for N in (8, 10) for h in (0.25, 3.0, 12.0)}
 
     driver = snakemake(tmp_path, {**TINY, "dense": {"driver": "evr"}}, "-n")
-    assert planned_jobs(driver)["diagonalize"] == 8
+    assert planned_jobs(driver)["diagonalize"] == 12
+
+    report = snakemake(tmp_path, TINY, "--report", str(tmp_path / "report.html"))
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+def test_paper_campaign_plans_every_job(tmp_path):
+    """A dry-run of config/paper.yaml: job counts per rule (timed by bench/dag.py)."""
+    done = subprocess.run(
+        [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--configfile",
+         str(REPO / "config/paper.yaml"), "-n", "--cores", "2", "--quiet", "rules"],
+        capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert done.returncode == 0, done.stderr
+    counts = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", done.stdout, re.M) if m[1] != "total"}
+    hbars, realizations = 95, 40
+    # N = 12, 14, 16, 18; ensembles: main on every cut (N = 18: seven) + three ablations on N/2
+    assert counts == {"diagonalize": 4 * hbars * realizations, "level_statistics": 1, "train": 10 + 12,
+                      "classify": 22, "dream": 8, "phase_diagram_table": 1, "critical_field_table": 1,
+                      "consistency_table": 1, "levels_vs_network_table": 1, "figure": 4, "all": 1}
+
+
+def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
+    """profiles/slurm: MPI rules launch with srun, resources follow N and the solver from the config."""
+    config = {**TINY, "sizes": [8, 16], "solver": {"by_size": {16: "shift_invert"}, "mpi_ranks": 2}}
+    done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), "--until", "diagonalize")
+    assert done.returncode == 0, done.stderr
+    jobs = done.stdout.split("rule diagonalize:")[1:]
+    small = next(j for j in jobs if "N=8," in j)
+    large = next(j for j in jobs if "N=16," in j)
+    assert "mpi=srun" in large and "tasks=2" in large and "tasks=1" in small
+    assert "slurm_partition=compute" in large
+    assert "Group job diagonalize-small" in done.stdout
 
 
 @pytest.mark.parametrize("change, key", [
@@ -72,9 +133,9 @@ def test_invalid_config_fails_before_any_job(tmp_path, change, key):
 
 @pytest.mark.slow
 def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
-    config = {**TINY, "sizes": [6, 10], "solver": {"by_size": {10: "shift_invert"}, "mpi_ranks": 2},
+    config = {**ED_ONLY, "sizes": [6, 10], "solver": {"by_size": {10: "shift_invert"}, "mpi_ranks": 2},
               "shift_invert": {"targets": [0.3, 0.7], "nev": 12}}
-    done = snakemake(tmp_path, config)
+    done = snakemake(tmp_path, config, "--until", "level_statistics")
     assert done.returncode == 0, done.stderr
     sample = read_sample(tmp_path / "results/samples/N10/hbar6.0/r1.zarr")
     assert sample.solver["name"] == "shift_invert" and sample.diagnostics["ranks"] == 2
@@ -84,7 +145,7 @@ def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
     assert table.loc[table.N == 10, "r_mean"].between(0, 1).all()
 
     # shift-invert settings rerun the shift-invert samples only; the rank count reruns nothing
-    targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n")
-    assert planned_jobs(targets) == {"diagonalize": 4, "level_statistics": 1, "all": 1}
-    ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n")
-    assert "Nothing to be done" in ranks.stdout + ranks.stderr
+    targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n", "--until", "level_statistics")
+    assert planned_jobs(targets) == {"diagonalize": 6, "level_statistics": 1}
+    ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n", "--until", "level_statistics")
+    assert planned_jobs(ranks) == {} and "total        0" in ranks.stdout

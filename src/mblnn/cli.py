@@ -6,6 +6,11 @@ Commands
                     Schmidt gaps and entanglement spectra.
 ``mblnn levels``    reduce sample stores to a table of mean gap ratios per (N, h̄).
 ``mblnn inspect``   summarize a sample store or every store below a directory.
+``mblnn train``     train a confidence-optimized ensemble on the sample stores of one N.
+``mblnn classify``  classify every eigenstate of sample stores with a trained ensemble.
+``mblnn dream``     dream transition-region spectra towards ETH or MBL with an ensemble.
+``mblnn table``     reduce classification stores to a phase-diagram table (CSV and Parquet).
+``mblnn plot``      draw a table as a figure (PNG and PDF).
 """
 
 from __future__ import annotations
@@ -84,6 +89,119 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .datasets import FeatureSettings, training_data
+    from .learning import TrainingConfig, train_ensemble
+
+    settings = FeatureSettings(cut=args.cut, fraction=args.fraction, kind=args.input)
+    data = training_data(args.samples, settings, h_eth=args.h_eth, h_mbl=args.h_mbl, edge_fraction=args.edge_fraction,
+                         tr_max_spectra=args.tr_max_spectra, seed=args.seed)
+    config = TrainingConfig(n_hidden=args.n_hidden, steps=args.steps, batch=args.batch, delta=args.delta, mu=args.mu,
+                            optimizer=args.optimizer, learning_rate=args.learning_rate, init_std=args.init_std,
+                            seed=args.seed, log_every=args.log_every)
+    started = time.perf_counter()
+    ensemble = train_ensemble(data, members=range(args.members), config=config)
+    ensemble.config["data"] = {**settings.as_dict(), "h_eth": args.h_eth, "h_mbl": args.h_mbl,
+                               "edge_fraction": args.edge_fraction, "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
+    ensemble.save(args.out)
+    if not args.quiet:
+        eta = ensemble.test_accuracy
+        print(f"{args.members} networks, TD {len(data.td_x)} / TR {len(data.tr_x)} spectra of {data.td_x.shape[1]} inputs, "
+              f"{config.steps} steps in {time.perf_counter() - started:.1f} s: test accuracy min {eta.min():.4f} "
+              f"mean {eta.mean():.4f} -> {args.out}")
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from .classification import classify_samples
+
+    out = classify_samples(args.ensemble, args.samples, args.out, variant=args.variant)
+    if not args.quiet:
+        print(f"classified {len(args.samples)} samples -> {out}")
+    return 0
+
+
+def _dream(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .atomic import atomic_write
+    from .classification import feature_settings_of
+    from .datasets import sample_features, stack_features
+    from .dreaming import dream, select_starts
+    from .learning import Ensemble
+
+    ensemble = Ensemble.load(args.ensemble)
+    settings = feature_settings_of(ensemble)
+    data = ensemble.config["data"]
+    samples = [sample_features(p, settings, data["edge_fraction"]) for p in args.samples]
+    transition = [s for s in samples if data["h_eth"] < s.hbar < data["h_mbl"]]
+    if not transition:
+        raise InputError(f"dream: no sample store with {data['h_eth']} < hbar < {data['h_mbl']} among those given")
+    features, _ = stack_features(transition)
+    chosen = select_starts(ensemble.confidences(features).mean(axis=0), tuple(args.window), args.max_start, args.seed)
+    result = dream(ensemble, features[chosen], args.target, steps=args.steps, step_size=args.step_size,
+                   networks=args.networks, kind=settings.kind)
+
+    def typical(hbar):
+        rows = [s.features for s in samples if np.isclose(s.hbar, hbar)]
+        return np.median(np.concatenate(rows), axis=0) if rows else np.full(features.shape[1], np.nan, np.float32)
+
+    arrays = {"start": result.start, "dreamed": result.dreamed, "mean": result.mean,
+              "confidence_start": result.confidence_start, "confidence_end": result.confidence_end,
+              "target": np.int64(result.target), "typical_eth": typical(data["h_eth"]), "typical_mbl": typical(data["h_mbl"]),
+              "kind": np.asarray(settings.kind), "steps": np.int64(args.steps), "step_size": np.float64(args.step_size)}
+
+    def write(temporary):
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    atomic_write(args.out, write)
+    if not args.quiet:
+        print(f"dreamed {len(chosen)} spectra towards {args.target} with {result.dreamed.shape[0]} networks: mean MBL "
+              f"confidence {result.confidence_start.mean():.3f} -> {result.confidence_end.mean():.3f} -> {args.out}")
+    return 0
+
+
+def _table(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import analysis
+    from .classification import open_classification
+    from .tables import write_table
+
+    opened = [open_classification(p) for p in args.classifications]
+    if args.kind == "phase-diagram":
+        table = analysis.phase_diagram_table(opened, eps_bins=args.eps_bins, threshold=args.threshold)
+    elif args.kind == "critical-field":
+        per_realization = analysis.critical_field_realizations(opened, args.thresholds, args.fractions)
+        if args.per_realization:
+            write_table(per_realization, args.per_realization)
+        table = analysis.critical_field_table(per_realization)
+    elif args.kind == "consistency":
+        table = analysis.consistency_table(opened, threshold=args.threshold)
+    else:  # levels-vs-network
+        if not (args.levels and args.phase):
+            raise InputError("table levels-vs-network needs --levels and --phase")
+        table = analysis.levels_vs_network_table(pd.read_csv(args.levels), pd.read_csv(args.phase), (args.eps_min, args.eps_max))
+    write_table(table, args.out)
+    if not args.quiet:
+        print(table.to_string(index=False, max_rows=40))
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import plotting
+
+    draw = {"phase-diagram": plotting.plot_phase_diagram, "critical-field": plotting.plot_critical_field,
+            "levels-vs-network": plotting.plot_levels_vs_network, "consistency": plotting.plot_consistency}[args.kind]
+    for path in draw(pd.read_csv(args.table), args.out):
+        if not args.quiet:
+            print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mblnn", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +244,76 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="summarize a sample store or a campaign directory")
     inspect.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
     inspect.set_defaults(handler=_inspect)
+
+    train = commands.add_parser("train", help="train a confidence-optimized ensemble (Eq. 7/8) on the stores of one N")
+    train.add_argument("samples", nargs="+", help="sample stores of one N: those at h_eth and h_mbl label TD, those between form TR")
+    train.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
+    train.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept, lowest levels (default 1/2)")
+    train.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"),
+                       help="input kind (Appendix A): levels xi, rho_A eigenvalues, or level differences")
+    train.add_argument("--h-eth", type=float, default=0.25, help="hbar of the ETH-labelled samples (default 0.25)")
+    train.add_argument("--h-mbl", type=float, default=12.0, help="hbar of the MBL-labelled samples (default 12)")
+    train.add_argument("--edge-fraction", type=float, default=0.1, help="lowest/highest energy fraction dropped from TD and TR")
+    train.add_argument("--tr-max-spectra", type=int, help="cap on TR spectra (seeded subsample)")
+    train.add_argument("--members", type=int, default=50, help="networks in the ensemble (default 50)")
+    train.add_argument("--n-hidden", type=int, default=1024)
+    train.add_argument("--steps", type=int, default=3500)
+    train.add_argument("--batch", type=int, default=100, help="TD and TR batch size (each)")
+    train.add_argument("--delta", type=float, default=1.0, help="weight of the output-entropy term on TR")
+    train.add_argument("--mu", type=float, default=1.0, help="weight decay of the first-layer weights")
+    train.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
+    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--init-std", type=float, default=0.1)
+    train.add_argument("--seed", type=int, default=0, help="training seed (splits, initializations, batches, dropout)")
+    train.add_argument("--log-every", type=int, default=10, help="record the cost terms every this many steps")
+    train.add_argument("--out", required=True, help="output ensemble (.npz)")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(handler=_train)
+
+    classify = commands.add_parser("classify", help="MBL confidence of every eigenstate of sample stores")
+    classify.add_argument("samples", nargs="+", help="sample stores of the ensemble's N")
+    classify.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
+    classify.add_argument("--variant", default="main", help="name of the ensemble's cost variant in the tables (default main)")
+    classify.add_argument("--out", required=True, help="output classification store (a directory, *.zarr)")
+    classify.add_argument("--quiet", action="store_true")
+    classify.set_defaults(handler=_classify)
+
+    dream = commands.add_parser("dream", help="gradient descent on transition-region inputs towards a class (Sec. V D)")
+    dream.add_argument("samples", nargs="+", help="sample stores of the ensemble's N (TR ones give the starting spectra)")
+    dream.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
+    dream.add_argument("--target", required=True, choices=("eth", "mbl"))
+    dream.add_argument("--networks", type=int, default=40, help="first members of the ensemble that dream (default 40)")
+    dream.add_argument("--steps", type=int, default=200_000, help="gradient steps (paper: 2e5)")
+    dream.add_argument("--step-size", type=float, default=1e-4, help="gradient step size (paper: 1e-4)")
+    dream.add_argument("--window", type=_floats, default=(0.4, 0.6), help="confidence window of the starting spectra")
+    dream.add_argument("--max-start", type=int, default=20, help="starting spectra (seeded choice among candidates)")
+    dream.add_argument("--seed", type=int, default=0)
+    dream.add_argument("--out", required=True, help="output (.npz)")
+    dream.add_argument("--quiet", action="store_true")
+    dream.set_defaults(handler=_dream)
+
+    table = commands.add_parser("table", help="phase-diagram tables from classification stores (writes .csv and .parquet)")
+    table.add_argument("kind", choices=("phase-diagram", "critical-field", "consistency", "levels-vs-network"))
+    table.add_argument("classifications", nargs="*", help="classification stores written by 'mblnn classify'")
+    table.add_argument("--eps-bins", type=int, default=10, help="energy-density bins (phase-diagram)")
+    table.add_argument("--threshold", type=float, default=0.9, help="category threshold of Appendix C")
+    table.add_argument("--thresholds", type=_floats, default=(0.6, 0.7, 0.8, 0.9, 0.95), help="h_c scan thresholds")
+    table.add_argument("--fractions", type=_floats, default=(0.1, 0.25, 0.5, 0.75, 0.9), help="h_c scan state fractions")
+    table.add_argument("--per-realization", help="critical-field: also write the per-realization table here")
+    table.add_argument("--levels", help="levels-vs-network: the level statistics table (.csv)")
+    table.add_argument("--phase", help="levels-vs-network: the phase-diagram table (.csv)")
+    table.add_argument("--eps-min", type=float, default=0.0)
+    table.add_argument("--eps-max", type=float, default=1.0)
+    table.add_argument("--out", required=True, help="output table (.csv; a .parquet is written beside it)")
+    table.add_argument("--quiet", action="store_true")
+    table.set_defaults(handler=_table)
+
+    plot = commands.add_parser("plot", help="draw a table (writes .png and .pdf)")
+    plot.add_argument("kind", choices=("phase-diagram", "critical-field", "consistency", "levels-vs-network"))
+    plot.add_argument("table", help="the table (.csv) of the same kind")
+    plot.add_argument("--out", required=True, help="output figure (.png; a .pdf is written beside it)")
+    plot.add_argument("--quiet", action="store_true")
+    plot.set_defaults(handler=_plot)
     return parser
 
 

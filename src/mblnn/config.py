@@ -8,6 +8,7 @@ are reported one line per problem, each naming the offending key path (``dense.d
 from __future__ import annotations
 
 import copy
+import math
 import os
 import shlex
 from collections.abc import Iterator
@@ -51,12 +52,30 @@ def _with_defaults(validator_class):
 def _schema_errors(config: dict, schema: dict) -> Iterator[str]:
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        if error.validator == "oneOf" and error.context:
+            # report what is wrong within the alternative of the value's own type (a list, a mapping)
+            specific = [e for e in error.context if e.validator != "type" or len(e.relative_path) > 0]
+            if specific:
+                for inner in specific:
+                    yield f"config key {_key_path(inner.absolute_path)}: {inner.message}"
+                continue
         key = _key_path(error.absolute_path)
         if error.validator == "additionalProperties":
             known = sorted(error.schema.get("properties", {}))
             yield f"config key {key}: {error.message} (known keys: {', '.join(known)})"
         else:
             yield f"config key {key}: {error.message}"
+
+
+def _expand_hbar_grid(config: dict) -> Iterator[str]:
+    """Replace a grid ``hbar: {start, stop, step}`` by its values (stop included, rounded to 1e-10)."""
+    grid = config["hbar"]
+    if isinstance(grid, dict):
+        if grid["stop"] < grid["start"]:
+            yield f"config key hbar.stop: {grid['stop']} is below hbar.start={grid['start']}"
+            return
+        count = int(math.floor((grid["stop"] - grid["start"]) / grid["step"] + 1e-9)) + 1
+        config["hbar"] = [round(grid["start"] + i * grid["step"], 10) for i in range(count)]
 
 
 def _physics_errors(config: dict) -> Iterator[str]:
@@ -67,13 +86,25 @@ def _physics_errors(config: dict) -> Iterator[str]:
         except InputError as error:
             yield f"config key sizes[{i}]: {error}"
             continue
-        for j, offset in enumerate(config["cut_offsets"]):
+        key, offsets = _cut_offsets(config, N)
+        for j, offset in enumerate(offsets):
             N_A = N // 2 + offset
             if not 1 <= N_A <= N - 1:
-                yield f"config key cut_offsets[{j}]: N_A = N/2 + {offset} = {N_A} is outside [1, {N - 1}] for N={N}"
-    for key in config["solver"]["by_size"]:
-        if int(key) not in config["sizes"]:
-            yield f"config key solver.by_size.{key}: N={key} is not among sizes {config['sizes']}"
+                yield f"config key {key}[{j}]: N_A = N/2 + {offset} = {N_A} is outside [1, {N - 1}] for N={N}"
+    for section in ("solver.by_size", "cut_offsets_by_size"):
+        mapping = config["solver"]["by_size"] if section == "solver.by_size" else config[section]
+        for key in mapping:
+            if int(key) not in config["sizes"]:
+                yield f"config key {section}.{key}: N={key} is not among sizes {config['sizes']}"
+    training = config["training"]
+    for name in ("h_eth", "h_mbl"):
+        if not any(abs(h - training[name]) < 1e-12 for h in config["hbar"]):
+            yield f"config key training.{name}: {training[name]} is not among hbar {config['hbar']} (its samples label the training data)"
+    if training["h_eth"] >= training["h_mbl"]:
+        yield f"config key training.h_eth: {training['h_eth']} must be below training.h_mbl={training['h_mbl']}"
+    elif not any(training["h_eth"] < h < training["h_mbl"] for h in config["hbar"]):
+        yield (f"config key hbar: no value between training.h_eth={training['h_eth']} and training.h_mbl={training['h_mbl']} "
+               "(the transition region the networks classify)")
     nev = config["shift_invert"]["nev"]
     for i, N in enumerate(config["sizes"]):
         try:
@@ -94,6 +125,8 @@ def validate_config(config: dict, schema_path: str | os.PathLike = DEFAULT_SCHEM
         schema = yaml.safe_load(handle)
     problems = list(_schema_errors(config, schema))
     if not problems:
+        problems = list(_expand_hbar_grid(config))
+    if not problems:
         problems = list(_physics_errors(config))
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
@@ -109,9 +142,47 @@ def load_config(path: str | os.PathLike, schema_path: str | os.PathLike = DEFAUL
     return validate_config(config, schema_path)
 
 
+def _cut_offsets(config: dict, N: int) -> tuple[str, list[int]]:
+    by_size = config["cut_offsets_by_size"]
+    for key in (str(N), N):
+        if key in by_size:
+            return f"cut_offsets_by_size.{N}", by_size[key]
+    return "cut_offsets", config["cut_offsets"]
+
+
 def cuts_for(config: dict, N: int) -> list[int]:
-    """Entanglement cuts N_A of chain length ``N`` from ``cut_offsets``."""
-    return sorted({N // 2 + offset for offset in config["cut_offsets"]})
+    """Entanglement cuts N_A of chain length ``N``: N/2 + offset for ``cut_offsets_by_size[N]`` or ``cut_offsets``."""
+    return sorted({N // 2 + offset for offset in _cut_offsets(config, N)[1]})
+
+
+def training_cuts(config: dict, N: int, variant: str) -> list[int]:
+    """Cuts with an ensemble of ``variant``: every cut of N if the variant has ``all_cuts``, else N/2
+    (or the cut nearest to it)."""
+    cuts = cuts_for(config, N)
+    if config["training"]["variants"][variant].get("all_cuts", False):
+        return cuts
+    return [min(cuts, key=lambda N_A: abs(N_A - N // 2))]
+
+
+def ensembles(config: dict) -> list[tuple[int, int, str]]:
+    """Every (N, N_A, variant) of the campaign that trains an ensemble."""
+    return [(N, N_A, variant) for N in config["sizes"] for variant in config["training"]["variants"]
+            for N_A in training_cuts(config, N, variant)]
+
+
+def training_arguments(config: dict, variant: str) -> str:
+    """The ``mblnn train`` options of ``variant`` (everything of ``training`` that affects the result)."""
+    t = config["training"]
+    v = t["variants"][variant]
+    arguments = [
+        "--h-eth", repr(float(t["h_eth"])), "--h-mbl", repr(float(t["h_mbl"])), "--fraction", repr(float(t["fraction"])),
+        "--input", t["input"], "--edge-fraction", repr(float(t["edge_fraction"])), "--tr-max-spectra", str(t["tr_max_spectra"]),
+        "--members", str(t["members"]), "--n-hidden", str(t["n_hidden"]), "--steps", str(t["steps"]),
+        "--batch", str(t["batch"]), "--optimizer", t["optimizer"], "--learning-rate", repr(float(t["learning_rate"])),
+        "--init-std", repr(float(t["init_std"])), "--seed", str(t["seed"]),
+        "--delta", repr(float(v["delta"])), "--mu", repr(float(v["mu"])),
+    ]
+    return " ".join(shlex.quote(a) for a in arguments)
 
 
 def solver_for(config: dict, N: int) -> str:

@@ -154,6 +154,11 @@ class Ensemble:
             out.append(1.0 / (1.0 + np.exp(logits[..., ETH] - logits[..., MBL])))
         return np.concatenate(out, axis=1) if out else np.zeros((len(self.members), 0), np.float32)
 
+    def logits_per_member(self, features: np.ndarray) -> np.ndarray:
+        """Output logits ``(M, n, 2)`` of member m on its own inputs ``features[m]`` of shape ``(M, n, n_in)``."""
+        hidden = np.maximum(np.einsum("mni,mih->mnh", features, self.w1) + self.b1[:, None, :], 0)
+        return np.einsum("mnh,mhc->mnc", hidden, self.w2) + self.b2[:, None, :]
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the ensemble (weights, accuracies, curves, configuration) to an ``.npz``, atomically."""
         import json
@@ -276,16 +281,14 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         x = tf.concat([tf.gather(td_x, rows), tf.gather(tr_x, tr_rows)], axis=1)  # (M, 2B, n_in)
         x = tf.concat([x, tf.ones_like(x[:, :, :1])], axis=2)  # a column of ones carries the bias
         labels = tf.gather(td_y, rows)
-        u = _hash_uniform(tf, keys, t, 2, H)
-        kth = tf.math.top_k(u, k=H // 2).values[:, -1:]
-        keep = tf.cast(u >= kth, tf.float32)  # exactly half the units
+        kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, H), k=H // 2).indices  # (M, H/2): exactly half the units
         with tf.GradientTape() as tape:
-            # Dropping unit j = zeroing its column of (V21, a2) since ReLU(0) = 0; the inverted scaling
-            # by 2 goes on V32. Same function and gradients as masking the activations, but applied to
-            # the small weight matrices instead of the (M, 2B, n2) activations (two memory passes less).
-            first = tf.concat([w1, b1[:, None, :]], axis=1) * keep[:, None, :]
-            hidden = tf.nn.relu(tf.matmul(x, first))
-            logits = tf.matmul(hidden, w2 * (2.0 * keep)[:, :, None]) + b2[:, None, :]
+            # A dropped unit contributes nothing to the output and receives no gradient (ReLU(0) = 0),
+            # so the step runs on the kept half only: gather its columns of (V21, a2) and rows of V32
+            # (inverted scaling by 2), and the gradient scatters back. Half the arithmetic of masking.
+            first = tf.gather(tf.concat([w1, b1[:, None, :]], axis=1), kept, axis=2, batch_dims=1)
+            hidden = tf.nn.relu(tf.matmul(x, first))  # (M, 2B, H/2)
+            logits = tf.matmul(hidden, 2.0 * tf.gather(w2, kept, axis=1, batch_dims=1)) + b2[:, None, :]
             ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
             log_p = tf.nn.log_softmax(logits[:, B:])
             entropy = tf.reduce_mean(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
@@ -302,7 +305,6 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     ensemble = Ensemble(w1=w1.numpy(), b1=b1.numpy(), w2=w2.numpy(), b2=b2.numpy(), members=members,
                         curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
     test_x = data.td_x[np.stack(test_idx)]  # (M, n_test, n_in)
-    hidden = np.maximum(np.einsum("mni,mih->mnh", test_x, ensemble.w1) + ensemble.b1[:, None, :], 0)
-    predicted = np.argmax(np.einsum("mnh,mhc->mnc", hidden, ensemble.w2) + ensemble.b2[:, None, :], axis=-1)
+    predicted = np.argmax(ensemble.logits_per_member(test_x), axis=-1)
     ensemble.test_accuracy = (predicted == data.td_y[np.stack(test_idx)]).mean(axis=1)
     return ensemble

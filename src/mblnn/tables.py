@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,3 +43,11 @@ def level_statistics_table(paths: Iterable[str | os.PathLike], window: tuple[flo
 def write_table_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write a table as CSV, atomically."""
     atomic_write(path, lambda temporary: table.to_csv(temporary, index=False))
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Write a table as ``<stem>.csv`` and ``<stem>.parquet`` (typed, for pandas/pyarrow readers), atomically."""
+    base = Path(path).with_suffix("")
+    write_table_csv(table, base.with_suffix(".csv"))
+    atomic_write(base.with_suffix(".parquet"), lambda temporary: table.to_parquet(temporary, index=False))
+    return [base.with_suffix(".csv"), base.with_suffix(".parquet")]

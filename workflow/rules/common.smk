@@ -1,4 +1,4 @@
-# Wildcard values of the campaign, derived from the validated config only.
+# Wildcard values and file lists of the campaign, derived from the validated config only.
 
 
 def hbar_label(hbar):
@@ -7,7 +7,7 @@ def hbar_label(hbar):
 
 
 def sample_paths(N=None):
-    """Every sample file of the campaign (or of one chain length N)."""
+    """Every sample store of the campaign (or of one chain length N)."""
     sizes = config["sizes"] if N is None else [N]
     return [
         f"results/samples/N{n}/hbar{hbar_label(h)}/r{k}.zarr"
@@ -17,12 +17,40 @@ def sample_paths(N=None):
     ]
 
 
+def ensemble_path(N, N_A, variant):
+    return f"results/ensembles/N{N}/cut{N_A}/{variant}.npz"
+
+
+def classification_path(N, N_A, variant):
+    return f"results/classified/N{N}/cut{N_A}/{variant}.zarr"
+
+
+def classification_paths():
+    """Every classification store: one per trained ensemble (N, cut, variant)."""
+    return [classification_path(N, N_A, variant) for N, N_A, variant in ensembles(config)]
+
+
+def dream_paths():
+    """Dreams of the main variant's half-chain ensembles, one per target class and N."""
+    main = next(iter(config["training"]["variants"]))
+    return [f"results/dreams/N{N}/cut{training_cuts(config, N, main)[0]}/{main}_{target}.npz"
+            for N in config["sizes"] for target in config["dreaming"]["targets"]]
+
+
 def mpi_tasks(N):
     """MPI ranks of the diagonalization of chain length N (1: no launcher)."""
     return config["solver"]["mpi_ranks"] if uses_mpi(config, N) else 1
 
 
+def diagonalize_group(wildcards):
+    """Small, seconds-long samples share the job group that cluster profiles batch (group-components)."""
+    return "diagonalize-small" if int(wildcards.N) <= config["batching"]["group_max_N"] else None
+
+
 wildcard_constraints:
     N=r"\d+",
+    N_A=r"\d+",
     hbar=r"\d+(\.\d+)?(e[+-]?\d+)?",
     realization=r"\d+",
+    variant=r"[A-Za-z0-9_]+",
+    target=r"eth|mbl",

@@ -15,12 +15,15 @@ rule diagonalize:
         solver=lambda wc: solver_arguments(config, int(wc.N)),
         method=lambda wc: config["dense"]["entanglement_method"],
     threads: lambda wc: mpi_tasks(int(wc.N))  # so that local runs count every rank as a core
+    group: diagonalize_group
     resources:
-        mpi="mpirun",  # the site's launcher: the Slurm profile sets srun
+        mpi=config["solver"]["mpi_launcher"],  # the Slurm profile sets srun
         tasks=lambda wc: mpi_tasks(int(wc.N)),
         cpus_per_task=1,
+        mem_mb=lambda wc: diagonalize_mem_mb(config, int(wc.N)),
+        runtime=lambda wc: diagonalize_runtime(config, int(wc.N)),
     conda:
-        "../../envs/mblnn.yaml"
+        "../../envs/ed.yaml"
     log:
         "results/logs/diagonalize/N{N}/hbar{hbar}/r{realization}.log",
     shell:

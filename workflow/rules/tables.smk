@@ -1,4 +1,11 @@
-# Reductions of the samples into pandas tables.
+# Reductions into tidy tables (CSV + Parquet): level statistics from the samples, the phase-diagram
+# analyses from the classification stores.
+
+TABLE_FORMATS = ("csv", "parquet")
+
+
+def table_outputs(name):
+    return multiext(f"results/tables/{name}", *(f".{suffix}" for suffix in TABLE_FORMATS))
 
 
 rule level_statistics:
@@ -10,8 +17,76 @@ rule level_statistics:
         eps_min=lambda wc: config["level_statistics"]["eps_window"][0],
         eps_max=lambda wc: config["level_statistics"]["eps_window"][1],
     conda:
-        "../../envs/mblnn.yaml"
+        "../../envs/analysis.yaml"
     log:
         "results/logs/level_statistics.log",
     shell:
         "mblnn levels {input} --eps-min {params.eps_min} --eps-max {params.eps_max} --out {output} > {log} 2>&1"
+
+
+rule phase_diagram_table:
+    input:
+        lambda wc: classification_paths(),
+    output:
+        table_outputs("phase_diagram"),
+    params:
+        eps_bins=lambda wc: config["analysis"]["eps_bins"],
+        threshold=lambda wc: config["analysis"]["threshold"],
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/phase_diagram.log",
+    shell:
+        "mblnn table phase-diagram {input} --eps-bins {params.eps_bins} --threshold {params.threshold} "
+        "--out {output[0]} > {log} 2>&1"
+
+
+rule critical_field_table:
+    input:
+        lambda wc: classification_paths(),
+    output:
+        table_outputs("critical_field"),
+        table_outputs("critical_field_realizations"),
+    params:
+        thresholds=lambda wc: ",".join(map(repr, config["analysis"]["thresholds"])),
+        fractions=lambda wc: ",".join(map(repr, config["analysis"]["fractions"])),
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/critical_field.log",
+    shell:
+        "mblnn table critical-field {input} --thresholds {params.thresholds} --fractions {params.fractions} "
+        "--per-realization {output[2]} --out {output[0]} > {log} 2>&1"
+
+
+rule consistency_table:
+    input:
+        lambda wc: classification_paths(),
+    output:
+        table_outputs("consistency"),
+    params:
+        threshold=lambda wc: config["analysis"]["threshold"],
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/consistency.log",
+    shell:
+        "mblnn table consistency {input} --threshold {params.threshold} --out {output[0]} > {log} 2>&1"
+
+
+rule levels_vs_network_table:
+    input:
+        levels="results/tables/level_statistics.csv",
+        phase="results/tables/phase_diagram.csv",
+    output:
+        table_outputs("levels_vs_network"),
+    params:
+        eps_min=lambda wc: config["level_statistics"]["eps_window"][0],
+        eps_max=lambda wc: config["level_statistics"]["eps_window"][1],
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/levels_vs_network.log",
+    shell:
+        "mblnn table levels-vs-network --levels {input.levels} --phase {input.phase} --eps-min {params.eps_min} "
+        "--eps-max {params.eps_max} --out {output[0]} > {log} 2>&1"

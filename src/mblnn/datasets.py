@@ -1,0 +1,117 @@
+"""Network inputs read from sample stores: the labelled data TD, the transition region TR, and the
+per-sample features that classification and dreaming consume.
+
+Conventions (Sec. II of the paper): ETH-labelled spectra come from the samples at h̄ = h_eth, MBL
+ones from h̄ = h_mbl, TR from every h_eth < h̄ < h_mbl. For training, the lowest and highest
+``edge_fraction`` of each full spectrum are removed (states are sorted by energy); a shift-invert
+sample holds only the windows its targets chose, and is used whole. Classification uses every state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+from .learning import ETH, MBL, TrainingData, input_features, trimmed_states
+from .store import open_sample_store
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """How spectra become network inputs: cut N_A, the fraction of the largest-block entanglement
+    spectrum kept (lowest levels), and the input kind (``entanglement``, ``rho``, ``differences``)."""
+
+    cut: int
+    fraction: float = 0.5
+    kind: str = "entanglement"
+
+    def as_dict(self) -> dict:
+        return {"cut": self.cut, "fraction": self.fraction, "kind": self.kind}
+
+
+@dataclass
+class SampleFeatures:
+    """Network inputs of one sample: ``features (n_states, n_in)`` float32 for its states (all, or the
+    trimmed ones), with their ``energy_density (n_states,)`` and index ``state (n_states,)`` into the store."""
+
+    path: str
+    N: int
+    hbar: float
+    realization: int
+    features: np.ndarray
+    energy_density: np.ndarray
+    state: np.ndarray
+    fields: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def sample_features(path: str | os.PathLike, settings: FeatureSettings, edge_fraction: float | None = None) -> SampleFeatures:
+    """Read one store's features for ``settings.cut``; with ``edge_fraction``, drop that fraction of
+    the lowest and of the highest energies of a full spectrum (shift-invert samples are kept whole)."""
+    store = open_sample_store(path, cut=settings.cut)
+    spectrum = store.cut(settings.cut)["spectrum"][:]
+    n = spectrum.shape[0]
+    keep = slice(0, n)
+    if edge_fraction is not None and "targets" not in store.group:
+        keep = trimmed_states(n, edge_fraction)
+    return SampleFeatures(
+        path=str(path), N=store.N, hbar=float(store.attrs["hbar"]), realization=int(store.attrs["realization"]),
+        features=input_features(spectrum[keep], settings.fraction, settings.kind),
+        energy_density=store.group["energy_density"][keep], state=np.arange(n)[keep], fields=store.group["fields"][:],
+    )
+
+
+def _hbar_of(path) -> float:
+    return float(open_sample_store(path).attrs["hbar"])
+
+
+def training_data(
+    paths: Iterable[str | os.PathLike],
+    settings: FeatureSettings,
+    h_eth: float = 0.25,
+    h_mbl: float = 12.0,
+    edge_fraction: float = 0.1,
+    tr_max_spectra: int | None = None,
+    seed: int = 0,
+) -> TrainingData:
+    """TD and TR of one chain length from its sample stores (see the module docstring).
+
+    ``tr_max_spectra`` caps TR by a seeded uniform subsample (the confidence term only needs batches
+    of 100 spectra; a paper-size campaign has millions). Raises :class:`InputError` naming what is
+    missing: no sample at h_eth or h_mbl, no sample in between, or mixed chain lengths.
+    """
+    if not h_eth < h_mbl:
+        raise InputError(f"training.h_eth={h_eth} must be below training.h_mbl={h_mbl}")
+    paths = [str(p) for p in paths]
+    hbars = np.array([_hbar_of(p) for p in paths])
+    groups = {
+        "ETH": [p for p, h in zip(paths, hbars) if np.isclose(h, h_eth)],
+        "MBL": [p for p, h in zip(paths, hbars) if np.isclose(h, h_mbl)],
+        "TR": [p for p, h in zip(paths, hbars) if h_eth < h < h_mbl and not np.isclose(h, h_eth) and not np.isclose(h, h_mbl)],
+    }
+    for name, members in groups.items():
+        if not members:
+            where = {"ETH": f"h_eth={h_eth}", "MBL": f"h_mbl={h_mbl}", "TR": f"{h_eth} < hbar < {h_mbl}"}[name]
+            raise InputError(f"no {name} samples ({where}) among the {len(paths)} stores given; hbar values: "
+                             f"{sorted(set(hbars.tolist()))}")
+    read = {name: [sample_features(p, settings, edge_fraction) for p in members] for name, members in groups.items()}
+    sizes = {s.N for samples in read.values() for s in samples}
+    if len(sizes) != 1:
+        raise InputError(f"training data must come from one chain length, got N in {sorted(sizes)}")
+    eth = np.concatenate([s.features for s in read["ETH"]])
+    mbl = np.concatenate([s.features for s in read["MBL"]])
+    tr = np.concatenate([s.features for s in read["TR"]])
+    if tr_max_spectra is not None and len(tr) > tr_max_spectra:
+        rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(2,)))
+        tr = tr[np.sort(rng.choice(len(tr), size=tr_max_spectra, replace=False))]
+    return TrainingData(td_x=np.concatenate([eth, mbl]), td_y=np.r_[np.full(len(eth), ETH), np.full(len(mbl), MBL)], tr_x=tr)
+
+
+def stack_features(samples: Sequence[SampleFeatures]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated features ``(n, n_in)`` and, for each row, the index of its sample in ``samples``."""
+    features = np.concatenate([s.features for s in samples])
+    owner = np.repeat(np.arange(len(samples)), [len(s.features) for s in samples])
+    return features, owner

@@ -1,0 +1,102 @@
+"""Dreaming (Sec. V D of the paper): gradient descent on a network's *input* towards a target class.
+
+Starting from transition-region spectra the ensemble classifies with a confidence between 40 % and
+60 %, each network k of the first K members of an ensemble descends the cross entropy of its own
+output with respect to the target label (ETH or MBL),
+    x ← Π(x − s · ∂CE_k(x)/∂x),
+for a number of steps of size s (paper: 2·10^5 steps of 10^-4). The projection Π keeps the input a
+valid entanglement spectrum after every step: for entanglement levels ξ = −ln λ it enforces λ ≤ 1
+(ξ ≥ 0) and ascending order; for ρ_A eigenvalues λ it enforces 0 ≤ λ ≤ 1 and descending order; for
+level differences it enforces non-negativity. Positivity of λ is automatic for ξ. Every network
+dreams on its own copy of the starting spectra; the dreamed spectrum is the average over networks.
+All networks and spectra are one vectorized TensorFlow loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .learning import ETH, MBL, Ensemble, _tensorflow
+
+
+@dataclass
+class DreamResult:
+    """``start (n, n_in)``: the starting spectra; ``dreamed (K, n, n_in)``: each network's dream;
+    ``mean (n, n_in)``: the average over the K networks; ``confidence_start``/``confidence_end (K, n)``:
+    each network's MBL confidence before and after; ``target``: 0 ETH or 1 MBL."""
+
+    start: np.ndarray
+    dreamed: np.ndarray
+    confidence_start: np.ndarray
+    confidence_end: np.ndarray
+    target: int
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.dreamed.mean(axis=0)
+
+
+def select_starts(confidence: np.ndarray, window: tuple[float, float] = (0.4, 0.6), max_start: int = 20,
+                  seed: int = 0) -> np.ndarray:
+    """Indices of spectra whose ensemble-mean MBL ``confidence (n,)`` lies in ``window``: all of
+    them, or a seeded uniform choice of ``max_start`` (sorted). Raises if none qualifies."""
+    low, high = window
+    candidates = np.flatnonzero((confidence >= low) & (confidence <= high))
+    if candidates.size == 0:
+        raise InputError(f"no spectrum has an ensemble confidence in [{low}, {high}] "
+                         f"(range found: {np.nanmin(confidence):.3f} .. {np.nanmax(confidence):.3f}); widen the window")
+    if candidates.size > max_start:
+        rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(3,)))
+        candidates = np.sort(rng.choice(candidates, size=max_start, replace=False))
+    return candidates
+
+
+def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int = 200_000, step_size: float = 1e-4,
+          networks: int = 40, kind: str = "entanglement") -> DreamResult:
+    """Dream ``start (n, n_in)`` (network inputs of ``kind``) towards ``target`` ("eth"/"mbl" or 0/1)
+    with the first ``networks`` members of ``ensemble``; see the module docstring."""
+    if isinstance(target, str):
+        names = {"eth": ETH, "mbl": MBL}
+        if target.lower() not in names:
+            raise InputError(f"dream target must be 'eth' or 'mbl', got {target!r}")
+        target = names[target.lower()]
+    if steps < 0 or step_size <= 0:
+        raise InputError(f"dreaming needs steps >= 0 and step_size > 0, got {steps}, {step_size}")
+    if kind not in ("entanglement", "rho", "differences"):
+        raise InputError(f"kind must be 'entanglement', 'rho' or 'differences', got {kind!r}")
+    start = np.asarray(start, np.float32)
+    K = min(int(networks), len(ensemble.members))
+    if K < 1:
+        raise InputError("dreaming needs at least one network")
+    tf = _tensorflow()
+    w1, b1, w2, b2 = (tf.constant(a[:K], tf.float32) for a in (ensemble.w1, ensemble.b1, ensemble.w2, ensemble.b2))
+    x = tf.Variable(np.broadcast_to(start, (K,) + start.shape).copy())
+    labels = tf.fill((K, start.shape[0]), tf.constant(int(target), tf.int32))
+    s = tf.constant(step_size, tf.float32)
+
+    def project(v):
+        if kind == "entanglement":
+            return tf.sort(tf.maximum(v, 0.0), axis=-1)
+        if kind == "rho":
+            return tf.sort(tf.clip_by_value(v, 0.0, 1.0), axis=-1, direction="DESCENDING")
+        return tf.maximum(v, 0.0)
+
+    @tf.function
+    def descend(count):
+        for _ in tf.range(count):
+            with tf.GradientTape() as tape:
+                logits = tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1[:, None, :]), w2) + b2[:, None, :]
+                # summed, not averaged: each spectrum descends its own cross entropy at step size s
+                ce = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+            x.assign(project(x - s * tape.gradient(ce, x)))
+
+    before = ensemble.confidences(start)[:K]
+    descend(tf.constant(int(steps)))
+    dreamed = x.numpy()
+    first = Ensemble(w1=ensemble.w1[:K], b1=ensemble.b1[:K], w2=ensemble.w2[:K], b2=ensemble.b2[:K], members=ensemble.members[:K])
+    logits = first.logits_per_member(dreamed)
+    after = 1.0 / (1.0 + np.exp(logits[..., ETH] - logits[..., MBL]))
+    return DreamResult(start=start, dreamed=dreamed, confidence_start=before, confidence_end=after, target=int(target))

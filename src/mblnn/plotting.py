@@ -1,0 +1,134 @@
+"""Figures of the analysis tables (matplotlib, Agg backend; each saved as PNG and PDF, atomically).
+
+Every function takes the table its analysis function returns (:mod:`mblnn.analysis`,
+:mod:`mblnn.tables`) and a path without suffix (or with ``.png``/``.pdf``); it writes both formats
+and returns the paths. Conventions stated on the axes: h̄ is the disorder strength (fields uniform in
+[-h̄, h̄], J = 1), ε = (E - E_min)/(E_max - E_min), confidences are MBL confidences of the ensemble.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import atomic_write
+from .levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure, path: str | os.PathLike) -> list[Path]:
+    """Write ``figure`` as ``<path>.png`` (150 dpi) and ``<path>.pdf``, each atomically."""
+    base = Path(path)
+    if base.suffix in (".png", ".pdf"):
+        base = base.with_suffix("")
+    written = []
+    for suffix in (".png", ".pdf"):
+        written.append(atomic_write(base.with_suffix(suffix),
+                                    lambda temporary, f=suffix[1:]: figure.savefig(temporary, format=f, dpi=150, bbox_inches="tight")))
+    _pyplot().close(figure)
+    return written
+
+
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges around sorted, possibly unevenly spaced centres (midpoints; outer cells mirrored)."""
+    values = np.asarray(values, float)
+    if len(values) == 1:
+        return np.array([values[0] - 0.5, values[0] + 0.5])
+    middle = (values[1:] + values[:-1]) / 2
+    return np.concatenate([[values[0] - (middle[0] - values[0])], middle, [values[-1] + (values[-1] - middle[-1])]])
+
+
+def _half_chain(table: pd.DataFrame, variant: str | None = None) -> pd.DataFrame:
+    table = table[table["N_A"] == table["N"] // 2]
+    if variant is not None and "variant" in table:
+        table = table[table["variant"] == variant]
+    return table
+
+
+def plot_phase_diagram(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
+    """Fig. 1: disorder-averaged MBL confidence over (h̄, ε), one panel per N (half-chain cut)."""
+    plt = _pyplot()
+    table = _half_chain(table, variant)
+    sizes = sorted(table["N"].unique())
+    figure, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 3.6), squeeze=False, sharey=True)
+    for ax, N in zip(axes[0], sizes):
+        part = table[table["N"] == N]
+        grid = part.pivot_table(index="eps_low", columns="hbar", values="confidence")
+        eps_edges = np.r_[grid.index.values, part["eps_high"].max()]
+        mesh = ax.pcolormesh(_edges(grid.columns.values), eps_edges, grid.values, vmin=0, vmax=1, cmap="coolwarm", shading="flat")
+        ax.set_xscale("log")
+        ax.set_title(f"N = {N}, N_A = {N // 2}")
+        ax.set_xlabel(r"disorder strength $\bar h$ (J = 1)")
+    axes[0][0].set_ylabel(r"energy density $\epsilon$")
+    figure.colorbar(mesh, ax=axes[0].tolist(), label="MBL confidence (ensemble mean)")
+    return save_figure(figure, path)
+
+
+def plot_critical_field(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
+    """Fig. 3a: h̄_c against the confidence threshold, one line per required state fraction, per N."""
+    plt = _pyplot()
+    table = _half_chain(table, variant)
+    sizes = sorted(table["N"].unique())
+    figure, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 3.4), squeeze=False, sharey=True)
+    for ax, N in zip(axes[0], sizes):
+        for fraction, part in table[table["N"] == N].groupby("fraction"):
+            ax.errorbar(part["threshold"], part["hbar_c"], yerr=part["hbar_c_std"], marker="o", capsize=3,
+                        label=f"{fraction:.0%} of states")
+        ax.set_title(f"N = {N}")
+        ax.set_xlabel("confidence threshold")
+    axes[0][0].set_ylabel(r"critical field $\bar h_c$ (mean ± sd over realizations)")
+    axes[0][-1].legend(fontsize="small")
+    return save_figure(figure, path)
+
+
+def plot_levels_vs_network(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Fig. 5: mean gap ratio r against h̄ with the GOE and Poisson values, and the networks'
+    energy-averaged ETH confidence (right axis), per N."""
+    plt = _pyplot()
+    sizes = sorted(table["N"].unique())
+    figure, axes = plt.subplots(1, len(sizes), figsize=(4.4 * len(sizes), 3.4), squeeze=False)
+    for ax, N in zip(axes[0], sizes):
+        part = table[table["N"] == N].sort_values("hbar")
+        ax.errorbar(part["hbar"], part["r_mean"], yerr=part["r_sem"], color="k", marker="o", capsize=3, label="⟨r⟩")
+        ax.axhline(GOE_MEAN_GAP_RATIO, color="k", ls="--", lw=0.8)
+        ax.axhline(POISSON_MEAN_GAP_RATIO, color="k", ls=":", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$\bar h$")
+        ax.set_ylabel(r"mean gap ratio $\langle r\rangle$ (-- GOE, ··· Poisson)")
+        twin = ax.twinx()
+        for column in [c for c in part.columns if c.startswith("eth_confidence_")]:
+            twin.plot(part["hbar"], part[column], marker="s", label=column.removeprefix("eth_confidence_"))
+        twin.set_ylim(0, 1)
+        twin.set_ylabel("ETH confidence (energy average)")
+        twin.legend(fontsize="small", loc="center right")
+        ax.set_title(f"N = {N}")
+    return save_figure(figure, path)
+
+
+def plot_consistency(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
+    """Fig. 9: fraction of states changing category, and flipping between confident ETH and MBL,
+    between pairs of networks of an ensemble, against h̄."""
+    plt = _pyplot()
+    table = _half_chain(table, variant)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.4))
+    for N, part in table.groupby("N"):
+        part = part.sort_values("hbar")
+        left.plot(part["hbar"], part["changed"], marker="o", label=f"N = {N}")
+        right.plot(part["hbar"], part["flipped"], marker="o", label=f"N = {N}")
+    for ax, what in ((left, "changing category"), (right, "flipping ETH ↔ MBL")):
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$\bar h$")
+        ax.set_ylabel(f"fraction of states {what}")
+        ax.legend(fontsize="small")
+    return save_figure(figure, path)

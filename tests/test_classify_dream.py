@@ -1,0 +1,126 @@
+"""From sample stores to training data, classification stores and dreams (library and CLI)."""
+
+import numpy as np
+import pytest
+import zarr
+
+from mblnn.classification import classify_samples, open_classification
+from mblnn.cli import main
+from mblnn.datasets import FeatureSettings, sample_features, training_data
+from mblnn.dreaming import dream, select_starts
+from mblnn.errors import InputError
+from mblnn.learning import (
+    ETH,
+    MBL,
+    Ensemble,
+    TrainingConfig,
+    input_features,
+    train_ensemble,
+)
+from mblnn.sample import SampleSpec, diagonalize_sample
+from mblnn.store import write_sample_store
+
+HBARS = (0.25, 2.0, 3.0, 12.0)
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    root = tmp_path_factory.mktemp("samples")
+    paths = []
+    for hbar in HBARS:
+        for realization in range(2):
+            result = diagonalize_sample(SampleSpec(N=10, hbar=hbar, seed=4, realization=realization, cuts=(4, 5)))
+            paths.append(write_sample_store(result, root / f"h{hbar}" / f"r{realization}.zarr"))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def ensemble(stores, tmp_path_factory):
+    settings = FeatureSettings(cut=5)
+    data = training_data(stores, settings, seed=1)
+    trained = train_ensemble(data, range(3), TrainingConfig(n_hidden=64, steps=300, learning_rate=3e-3, seed=1))
+    trained.config["data"] = {**settings.as_dict(), "h_eth": 0.25, "h_mbl": 12.0, "edge_fraction": 0.1}
+    return trained.save(tmp_path_factory.mktemp("ensemble") / "ensemble.npz")
+
+
+def test_training_data_labels_trims_and_caps(stores):
+    settings = FeatureSettings(cut=5, fraction=0.5)
+    data = training_data(stores, settings, seed=1)
+    # N = 10: 252 states, 25 dropped at each end; largest block of N_A = 5 has 10 levels, 5 kept
+    assert data.td_x.shape == (4 * 202, 5) and data.tr_x.shape == (4 * 202, 5)
+    assert (data.td_y == ETH).sum() == (data.td_y == MBL).sum() == 2 * 202
+    first = sample_features(stores[0], settings, edge_fraction=0.1)
+    np.testing.assert_array_equal(data.td_x[:202], first.features)
+    assert first.state[0] == 25 and first.hbar == 0.25
+    capped = training_data(stores, settings, tr_max_spectra=100, seed=1)
+    assert capped.tr_x.shape == (100, 5)
+    assert training_data(stores, settings, tr_max_spectra=100, seed=1).tr_x.tobytes() == capped.tr_x.tobytes()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"h_eth": 0.5}, "no ETH samples"),
+    ({"h_mbl": 6.0}, "no MBL samples"),
+    ({"h_eth": 3.0, "h_mbl": 12.0}, "no TR samples"),
+    ({"h_eth": 12.0, "h_mbl": 0.25}, "h_eth"),
+])
+def test_training_data_says_what_is_missing(stores, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        training_data(stores, FeatureSettings(cut=5), **kwargs)
+
+
+def test_classification_store_holds_every_state_and_member(stores, ensemble, tmp_path):
+    out = classify_samples(ensemble, stores[::-1], tmp_path / "classes.zarr")
+    c = open_classification(out)
+    assert c.N == 10 and c.attrs["cut"] == 5 and c.attrs["training"]["n_hidden"] == 64
+    assert c.hbar.tolist() == [h for h in HBARS for _ in range(2)] and c.realization.tolist() == [0, 1] * 4
+    confidence = c.group["confidence"]
+    assert confidence.shape == (8, 3, 252)
+    loaded = Ensemble.load(ensemble)
+    spectrum = zarr.open_group(stores[6], mode="r")["cut5/spectrum"][:]
+    np.testing.assert_array_equal(confidence[6], loaded.confidences(input_features(spectrum)))
+    assert np.isfinite(c.group["entropy"][:]).all() and c.group["test_accuracy"][:].min() > 0.9
+    # ETH-like at h̄ = 0.25, MBL-like at 12 on average
+    assert c.mean_confidence(0).mean() < 0.2 and c.mean_confidence(7).mean() > 0.8
+
+
+def test_incomplete_classification_is_refused(tmp_path):
+    zarr.open_group(tmp_path / "half.zarr", mode="w")
+    with pytest.raises(InputError, match="rerun"):
+        open_classification(tmp_path / "half.zarr")
+
+
+@pytest.mark.parametrize("target", ["mbl", "eth"])
+def test_dreaming_moves_towards_the_target_and_stays_a_spectrum(stores, ensemble, target):
+    loaded = Ensemble.load(ensemble)
+    start = sample_features(stores[3], FeatureSettings(cut=5), 0.1).features
+    picks = select_starts(loaded.confidences(start).mean(axis=0), window=(0.05, 0.95), max_start=6, seed=0)
+    result = dream(loaded, start[picks], target, steps=400, step_size=1e-2, networks=2)
+    assert result.dreamed.shape == (2,) + start[picks].shape and result.mean.shape == start[picks].shape
+    moved = result.confidence_end.mean() - result.confidence_start.mean()
+    assert moved > 0.05 if target == "mbl" else moved < -0.05
+    assert np.all(result.dreamed >= 0) and np.all(np.diff(result.dreamed, axis=-1) >= 0)
+
+
+def test_dream_start_selection_is_seeded_and_explains_an_empty_window():
+    confidence = np.linspace(0, 1, 101)
+    picks = select_starts(confidence, (0.4, 0.6), max_start=5, seed=2)
+    assert len(picks) == 5 and np.all((confidence[picks] >= 0.4) & (confidence[picks] <= 0.6))
+    assert select_starts(confidence, (0.4, 0.6), max_start=5, seed=2).tolist() == picks.tolist()
+    with pytest.raises(InputError, match="widen"):
+        select_starts(np.array([0.01, 0.99]), (0.4, 0.6))
+
+
+def test_cli_train_classify_dream(stores, tmp_path, capsys):
+    samples = [str(p) for p in stores]
+    ensemble = str(tmp_path / "e.npz")
+    assert main(["train", *samples, "--cut", "4", "--members", "2", "--n-hidden", "32", "--steps", "50",
+                 "--learning-rate", "1e-3", "--out", ensemble]) == 0
+    assert Ensemble.load(ensemble).config["data"]["cut"] == 4
+    assert main(["classify", *samples, "--ensemble", ensemble, "--out", str(tmp_path / "c.zarr")]) == 0
+    assert open_classification(tmp_path / "c.zarr").group["confidence"].shape == (8, 2, 252)
+    assert main(["dream", *samples, "--ensemble", ensemble, "--target", "mbl", "--networks", "2", "--steps", "10",
+                 "--window", "0,1", "--max-start", "3", "--out", str(tmp_path / "d.npz")]) == 0
+    with np.load(tmp_path / "d.npz") as dreamed:
+        assert dreamed["dreamed"].shape[:2] == (2, 3) and dreamed["typical_mbl"].shape == dreamed["start"].shape[1:]
+    assert main(["train", *samples, "--cut", "4", "--h-eth", "0.3", "--out", ensemble]) == 2
+    assert "no ETH samples (h_eth=0.3)" in capsys.readouterr().err
