@@ -24,7 +24,6 @@ include: "workflow/rules/plots.smk"
 rule all:
     input:
         "results/tables/level_statistics.csv",
-        expand("results/tables/{table}.{suffix}", table=["phase_diagram", "critical_field", "critical_field_realizations",
-                                                          "consistency", "levels_vs_network"], suffix=TABLE_FORMATS),
-        expand("results/figures/{figure}.{suffix}", figure=FIGURES, suffix=["png", "pdf"]),
-        lambda wc: dream_paths(),
+        expand("results/tables/{table}.{suffix}", table=TABLES, suffix=TABLE_FORMATS),
+        lambda wc: expand("results/tables/dreams.{suffix}", suffix=TABLE_FORMATS) if dream_paths() else [],
+        lambda wc: expand("results/figures/{figure}.{suffix}", figure=figures(), suffix=["png", "pdf"]),

@@ -100,3 +100,55 @@ def test_figures_are_written(tmp_path):
                               (plot_consistency, analysis.consistency_table([classification]), "consistency")):
         written = draw(table, tmp_path / f"{name}.png")
         assert [p.suffix for p in written] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in written)
+
+
+def test_transition_region_of_a_step(tmp_path):
+    def half_uncertain(hbar, realization, eps):
+        confidence = step(hbar, realization, eps)
+        if hbar == 3.0:
+            confidence[:, : len(eps) // 2] = 0.5
+        return confidence
+    table = analysis.transition_region_table([synthetic(tmp_path, half_uncertain)])
+    at = table.set_index("hbar")
+    assert at.loc[1.0, "fraction_eth"] == 1 and at.loc[6.0, "fraction_mbl"] == 1
+    # h̄ = 3: half the states of both realizations uncertain; the rest MBL (realization 0) or ETH (1)
+    assert at.loc[3.0, "fraction_uncertain"] == pytest.approx(0.5) and at.loc[3.0, "fraction_mbl"] == pytest.approx(0.25)
+    assert at.loc[3.0, "fraction_eth"] == pytest.approx(0.25)
+    assert (table["n_states"] == 80).all() and list(table["variant"].unique()) == ["main"]
+
+
+def test_spatial_structure_counts_states_across_cuts(tmp_path):
+    def cut_a(hbar, realization, eps):
+        return np.full((3, len(eps)), 0.95 if hbar >= 3.0 else 0.05)
+
+    def cut_b(hbar, realization, eps):
+        confidence = cut_a(hbar, realization, eps)
+        if hbar == 3.0:
+            confidence[:, ::4] = 0.05  # a quarter of the states: MBL at one cut, ETH at the other
+        return confidence
+    a = synthetic(tmp_path, cut_a, name="a.zarr")
+    b = synthetic(tmp_path, cut_b, name="b.zarr")
+    object.__setattr__(b, "attrs", {**b.attrs, "cut": 6})
+    table = analysis.spatial_structure_table([a, b]).set_index("hbar")
+    assert table.loc[1.0, "all_eth"] == 1 and table.loc[6.0, "all_mbl"] == 1 and table.loc[3.0, "n_cuts"] == 2
+    assert table.loc[3.0, "mixed"] == pytest.approx(0.25) and table.loc[3.0, "all_mbl"] == pytest.approx(0.75)
+
+
+def test_single_realization_windows_and_fine_structure(tmp_path):
+    c = synthetic(tmp_path, step, n=40)
+    table = analysis.single_realization_table(c, realization=1, window=10)
+    assert len(table) == len(HBARS) * 4 and set(table["window"]) == {0, 1, 2, 3}
+    # constant entropy and Schmidt gap in the synthetic store: zero spread and zero slope
+    assert (table["entropy_std"] == 0).all() and table.groupby("hbar")["dgap_dhbar"].first().isna().tolist() == [False] * 5 + [True]
+    assert table.set_index(["hbar", "window"]).loc[(2.0, 0), "fraction_uncertain"] == 0
+    fine = analysis.fine_structure_table(c, realization=1, states=10)
+    assert len(fine) == len(HBARS) * 10 and fine["state"].min() == 15 and fine["state"].max() == 24
+
+
+def test_dream_table(tmp_path):
+    arrays = {"start": np.ones((4, 3)), "dreamed": np.full((2, 4, 3), 2.0), "typical_eth": np.zeros(3), "typical_mbl": np.arange(3.0),
+              "confidence_start": np.full((2, 4), 0.5), "confidence_end": np.full((2, 4), 0.9), "target": np.int64(1),
+              "kind": np.asarray("entanglement"), "N": np.int64(10), "N_A": np.int64(5)}
+    table = analysis.dream_table([arrays])
+    assert table["target"].unique().tolist() == ["mbl"] and table["dreamed"].tolist() == [2.0, 2.0, 2.0]
+    assert table["confidence_end"].iloc[0] == pytest.approx(0.9) and table["level"].tolist() == [0, 1, 2]

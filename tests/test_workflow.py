@@ -57,7 +57,10 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert len(critical) == 2 * 5 * 5 and critical["hbar_c"].dropna().between(0.25, 12.0).all()
     assert set(pd.read_csv(results / "tables/levels_vs_network.csv").columns) >= {"r_mean", "eth_confidence_main"}
     assert pd.read_csv(results / "tables/consistency.csv")["changed"].between(0, 1).all()
-    for figure in ("phase_diagram", "critical_field", "levels_vs_network", "consistency"):
+    for table in ("transition_region", "spatial_structure", "single_realization", "fine_structure", "dreams"):
+        assert not pd.read_parquet(results / f"tables/{table}.parquet").empty, table
+    for figure in ("phase_diagram", "critical_field", "levels_vs_network", "consistency", "transition_region",
+                   "single_realization", "spatial_structure", "dreams"):
         assert (results / f"figures/{figure}.png").stat().st_size > 1000 and (results / f"figures/{figure}.pdf").exists()
     assert (results / "dreams/N10/cut5/main_mbl.npz").exists()
 
@@ -73,6 +76,8 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     # an analysis setting: only the tables that use it and their figures
     bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
     assert planned_jobs(bins) == {"phase_diagram_table": 1, "levels_vs_network_table": 1, "figure": 2, "all": 1}
+    window = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "single_realization": {"window": 64}}}, "-n")
+    assert planned_jobs(window) == {"single_realization_table": 1, "figure": 1, "all": 1}
 
     # a new realization: only its samples are diagonalized; the reductions follow
     more = snakemake(tmp_path, {**TINY, "realizations": 3}, "-n")
@@ -100,9 +105,10 @@ def test_paper_campaign_plans_every_job(tmp_path):
     counts = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", done.stdout, re.M) if m[1] != "total"}
     hbars, realizations = 95, 40
     # N = 12, 14, 16, 18; ensembles: main on every cut (N = 18: seven) + three ablations on N/2
+    tables = ("phase_diagram", "critical_field", "consistency", "levels_vs_network", "transition_region",
+              "spatial_structure", "single_realization", "dreams")
     assert counts == {"diagonalize": 4 * hbars * realizations, "level_statistics": 1, "train": 10 + 12,
-                      "classify": 22, "dream": 8, "phase_diagram_table": 1, "critical_field_table": 1,
-                      "consistency_table": 1, "levels_vs_network_table": 1, "figure": 4, "all": 1}
+                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 8, "all": 1}
 
 
 def test_slurm_profile_resources_and_mpi_launcher(tmp_path):

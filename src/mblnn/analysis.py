@@ -165,3 +165,135 @@ def levels_vs_network_table(levels: pd.DataFrame, phase: pd.DataFrame, window: t
     wide = eth.pivot_table(index=["N", "hbar"], columns="variant", values="eth_confidence")
     wide.columns = [f"eth_confidence_{name}" for name in wide.columns]
     return levels.merge(wide.reset_index(), on=["N", "hbar"], how="left")
+
+
+def transition_region_table(classifications: Iterable[Classification], threshold: float = 0.9) -> pd.DataFrame:
+    """Figs. 8 and 10: the transition region per (N, N_A, variant, hbar) over all states and realizations.
+
+    Columns: N, N_A, variant, hbar, confidence (mean ensemble confidence), fraction_mbl,
+    fraction_eth, fraction_uncertain (1 - threshold ≤ confidence ≤ threshold), n_states.
+    """
+    frames = []
+    for c in classifications:
+        confidence = ensemble_confidence(c)
+        valid = np.isfinite(confidence)
+        hbar = np.broadcast_to(c.hbar[:, None], confidence.shape)[valid]
+        states = pd.DataFrame({"hbar": hbar, "confidence": confidence[valid], "mbl": confidence[valid] > threshold,
+                               "eth": confidence[valid] < 1 - threshold})
+        table = states.groupby("hbar").agg(confidence=("confidence", "mean"), fraction_mbl=("mbl", "mean"),
+                                           fraction_eth=("eth", "mean"), n_states=("confidence", "size")).reset_index()
+        table["fraction_uncertain"] = 1 - table["fraction_mbl"] - table["fraction_eth"]
+        for name, value in _key(c).items():
+            table[name] = value
+        frames.append(table)
+    columns = ["N", "N_A", "variant", "hbar", "confidence", "fraction_mbl", "fraction_eth", "fraction_uncertain", "n_states"]
+    return pd.concat(frames, ignore_index=True)[columns].sort_values(["N", "N_A", "variant", "hbar"], ignore_index=True)
+
+
+def single_realization_table(c: Classification, realization: int = 0, window: int = 512, threshold: float = 0.9) -> pd.DataFrame:
+    """Fig. 4: one realization across h̄, in windows of ``window`` consecutive eigenstates (energy order).
+
+    Columns: N, N_A, variant, realization, hbar, window, eps_mean, entropy_std (standard deviation of
+    the entanglement entropy in the window), dgap_dhbar (mean over the window of |ΔSchmidt gap/Δh̄|
+    between this h̄ and the next one of the grid, state by state in energy order; NaN at the last h̄),
+    fraction_uncertain (1 - threshold ≤ ensemble confidence ≤ threshold). A spectrum shorter than
+    ``window`` forms one window.
+    """
+    own = np.flatnonzero(c.realization == realization)
+    if own.size == 0:
+        raise ValueError(f"{c.path}: no samples of realization {realization}")
+    own = own[np.argsort(c.hbar[own])]
+    hbar = c.hbar[own]
+    gap, entropy, eps = (c.group[name].oindex[own, :] for name in ("schmidt_gap", "entropy", "energy_density"))
+    confidence = np.stack([c.mean_confidence(i) for i in own])
+    n = int(np.isfinite(gap).all(axis=0).sum())
+    width = min(window, n)
+    n_windows = n // width
+    shape = (len(own), n_windows, width)
+
+    def windows(values):
+        return values[:, : n_windows * width].reshape(shape)
+
+    slope = np.full(gap.shape, np.nan)
+    slope[:-1] = np.abs(np.diff(gap, axis=0)) / np.diff(hbar)[:, None]
+    uncertain = (confidence >= 1 - threshold) & (confidence <= threshold)
+    table = pd.DataFrame({
+        "hbar": np.repeat(hbar, n_windows), "window": np.tile(np.arange(n_windows), len(own)),
+        "eps_mean": windows(eps).mean(axis=2).ravel(), "entropy_std": windows(entropy).std(axis=2, ddof=1).ravel(),
+        "dgap_dhbar": windows(slope).mean(axis=2).ravel(), "fraction_uncertain": windows(uncertain).mean(axis=2).ravel(),
+    })
+    for name, value in {**_key(c), "realization": int(realization)}.items():
+        table.insert(0, name, value)
+    return table[["N", "N_A", "variant", "realization", "hbar", "window", "eps_mean", "entropy_std", "dgap_dhbar",
+                  "fraction_uncertain"]]
+
+
+def fine_structure_table(c: Classification, realization: int = 0, states: int = 100) -> pd.DataFrame:
+    """Fig. 4 (bottom): the ``states`` eigenstates in the middle of the spectrum of one realization,
+    per h̄: columns N, N_A, variant, realization, hbar, state (index in energy order), eps,
+    schmidt_gap, confidence (ensemble mean)."""
+    own = np.flatnonzero(c.realization == realization)
+    own = own[np.argsort(c.hbar[own])]
+    n = int(np.isfinite(c.group["schmidt_gap"][own[0]]).sum())
+    take = min(states, n)
+    middle = np.arange((n - take) // 2, (n - take) // 2 + take)
+    rows = []
+    for i in own:
+        rows.append(pd.DataFrame({"hbar": c.hbar[i], "state": middle, "eps": c.group["energy_density"][i][middle],
+                                  "schmidt_gap": c.group["schmidt_gap"][i][middle], "confidence": c.mean_confidence(i)[middle]}))
+    table = pd.concat(rows, ignore_index=True)
+    for name, value in {**_key(c), "realization": int(realization)}.items():
+        table.insert(0, name, value)
+    return table
+
+
+def spatial_structure_table(classifications: Sequence[Classification], threshold: float = 0.9) -> pd.DataFrame:
+    """Fig. 6: per (N, hbar), how the categories of each eigenstate agree across entanglement cuts
+    (one classification store per cut, same N, variant and samples).
+
+    Columns: N, variant, hbar, n_cuts, all_eth (ETH for every cut), all_mbl, mixed (ETH for one cut
+    and MBL for another), n_states. Fractions over the states of all realizations.
+    """
+    by_size: dict[tuple[int, str], list[Classification]] = {}
+    for c in classifications:
+        by_size.setdefault((c.N, _key(c)["variant"]), []).append(c)
+    frames = []
+    for (N, variant), group in sorted(by_size.items()):
+        group = sorted(group, key=lambda c: int(c.attrs["cut"]))
+        reference = group[0]
+        for c in group[1:]:
+            if not (np.array_equal(c.hbar, reference.hbar) and np.array_equal(c.realization, reference.realization)):
+                raise ValueError(f"{c.path}: samples differ from {reference.path}; the cuts must classify the same samples")
+        confidence = np.stack([ensemble_confidence(c) for c in group])  # (cut, sample, state)
+        valid = np.isfinite(confidence).all(axis=0)
+        eth, mbl = confidence < 1 - threshold, confidence > threshold
+        states = pd.DataFrame({
+            "hbar": np.broadcast_to(reference.hbar[:, None], valid.shape)[valid],
+            "all_eth": eth.all(axis=0)[valid], "all_mbl": mbl.all(axis=0)[valid],
+            "mixed": (eth.any(axis=0) & mbl.any(axis=0))[valid],
+        })
+        table = states.groupby("hbar").agg(all_eth=("all_eth", "mean"), all_mbl=("all_mbl", "mean"),
+                                           mixed=("mixed", "mean"), n_states=("all_eth", "size")).reset_index()
+        table.insert(0, "n_cuts", len(group))
+        table.insert(0, "variant", variant)
+        table.insert(0, "N", N)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)[["N", "variant", "hbar", "n_cuts", "all_eth", "all_mbl", "mixed", "n_states"]]
+
+
+def dream_table(dreams: Iterable[dict]) -> pd.DataFrame:
+    """Fig. 7: per (N, N_A, target, level) the median spectra at h_ETH and h_MBL, the mean starting
+    spectrum and the mean dreamed one (averaged over spectra and networks), with the mean MBL
+    confidence before and after. ``dreams`` yields the arrays of ``mblnn dream`` outputs."""
+    frames = []
+    for arrays in dreams:
+        levels = np.arange(arrays["start"].shape[1])
+        frames.append(pd.DataFrame({
+            "N": int(arrays["N"]), "N_A": int(arrays["N_A"]), "target": ["eth", "mbl"][int(arrays["target"])],
+            "kind": str(arrays["kind"]), "level": levels,
+            "typical_eth": arrays["typical_eth"], "typical_mbl": arrays["typical_mbl"],
+            "start": arrays["start"].mean(axis=0), "dreamed": arrays["dreamed"].mean(axis=(0, 1)),
+            "confidence_start": float(np.mean(arrays["confidence_start"])),
+            "confidence_end": float(np.mean(arrays["confidence_end"])),
+        }))
+    return pd.concat(frames, ignore_index=True)

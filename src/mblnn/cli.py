@@ -22,6 +22,9 @@ from collections.abc import Sequence
 
 from .errors import InputError
 
+TABLE_KINDS = ("phase-diagram", "critical-field", "consistency", "levels-vs-network", "transition-region",
+               "single-realization", "spatial-structure", "dreams")
+
 
 def _floats(text: str) -> tuple[float, ...]:
     try:
@@ -149,7 +152,8 @@ def _dream(args: argparse.Namespace) -> int:
     arrays = {"start": result.start, "dreamed": result.dreamed, "mean": result.mean,
               "confidence_start": result.confidence_start, "confidence_end": result.confidence_end,
               "target": np.int64(result.target), "typical_eth": typical(data["h_eth"]), "typical_mbl": typical(data["h_mbl"]),
-              "kind": np.asarray(settings.kind), "steps": np.int64(args.steps), "step_size": np.float64(args.step_size)}
+              "kind": np.asarray(settings.kind), "steps": np.int64(args.steps), "step_size": np.float64(args.step_size),
+              "N": np.int64(samples[0].N), "N_A": np.int64(settings.cut)}
 
     def write(temporary):
         with open(temporary, "wb") as handle:
@@ -169,7 +173,7 @@ def _table(args: argparse.Namespace) -> int:
     from .classification import open_classification
     from .tables import write_table
 
-    opened = [open_classification(p) for p in args.classifications]
+    opened = [] if args.kind in ("dreams", "levels-vs-network") else [open_classification(p) for p in args.classifications]
     if args.kind == "phase-diagram":
         table = analysis.phase_diagram_table(opened, eps_bins=args.eps_bins, threshold=args.threshold)
     elif args.kind == "critical-field":
@@ -179,6 +183,23 @@ def _table(args: argparse.Namespace) -> int:
         table = analysis.critical_field_table(per_realization)
     elif args.kind == "consistency":
         table = analysis.consistency_table(opened, threshold=args.threshold)
+    elif args.kind == "transition-region":
+        table = analysis.transition_region_table(opened, threshold=args.threshold)
+    elif args.kind == "spatial-structure":
+        table = analysis.spatial_structure_table(opened, threshold=args.threshold)
+    elif args.kind == "single-realization":
+        table = pd.concat([analysis.single_realization_table(c, args.realization, args.window, args.threshold)
+                           for c in opened], ignore_index=True)
+        if args.fine_structure:
+            write_table(pd.concat([analysis.fine_structure_table(c, args.realization, args.middle_states) for c in opened],
+                                  ignore_index=True), args.fine_structure)
+    elif args.kind == "dreams":
+        import numpy as np
+
+        def arrays(path):
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+        table = analysis.dream_table(arrays(p) for p in args.classifications)
     else:  # levels-vs-network
         if not (args.levels and args.phase):
             raise InputError("table levels-vs-network needs --levels and --phase")
@@ -194,8 +215,7 @@ def _plot(args: argparse.Namespace) -> int:
 
     from . import plotting
 
-    draw = {"phase-diagram": plotting.plot_phase_diagram, "critical-field": plotting.plot_critical_field,
-            "levels-vs-network": plotting.plot_levels_vs_network, "consistency": plotting.plot_consistency}[args.kind]
+    draw = getattr(plotting, "plot_" + args.kind.replace("-", "_"))
     for path in draw(pd.read_csv(args.table), args.out):
         if not args.quiet:
             print(path)
@@ -293,13 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     dream.set_defaults(handler=_dream)
 
     table = commands.add_parser("table", help="phase-diagram tables from classification stores (writes .csv and .parquet)")
-    table.add_argument("kind", choices=("phase-diagram", "critical-field", "consistency", "levels-vs-network"))
-    table.add_argument("classifications", nargs="*", help="classification stores written by 'mblnn classify'")
+    table.add_argument("kind", choices=TABLE_KINDS)
+    table.add_argument("classifications", nargs="*",
+                       help="classification stores written by 'mblnn classify' (dreams: the .npz of 'mblnn dream')")
     table.add_argument("--eps-bins", type=int, default=10, help="energy-density bins (phase-diagram)")
     table.add_argument("--threshold", type=float, default=0.9, help="category threshold of Appendix C")
     table.add_argument("--thresholds", type=_floats, default=(0.6, 0.7, 0.8, 0.9, 0.95), help="h_c scan thresholds")
     table.add_argument("--fractions", type=_floats, default=(0.1, 0.25, 0.5, 0.75, 0.9), help="h_c scan state fractions")
     table.add_argument("--per-realization", help="critical-field: also write the per-realization table here")
+    table.add_argument("--realization", type=int, default=0, help="single-realization: the realization (default 0)")
+    table.add_argument("--window", type=int, default=512, help="single-realization: consecutive eigenstates per window")
+    table.add_argument("--middle-states", type=int, default=100, help="single-realization: states of the fine structure")
+    table.add_argument("--fine-structure", help="single-realization: also write the fine-structure table here")
     table.add_argument("--levels", help="levels-vs-network: the level statistics table (.csv)")
     table.add_argument("--phase", help="levels-vs-network: the phase-diagram table (.csv)")
     table.add_argument("--eps-min", type=float, default=0.0)
@@ -309,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.set_defaults(handler=_table)
 
     plot = commands.add_parser("plot", help="draw a table (writes .png and .pdf)")
-    plot.add_argument("kind", choices=("phase-diagram", "critical-field", "consistency", "levels-vs-network"))
+    plot.add_argument("kind", choices=TABLE_KINDS)
     plot.add_argument("table", help="the table (.csv) of the same kind")
     plot.add_argument("--out", required=True, help="output figure (.png; a .pdf is written beside it)")
     plot.add_argument("--quiet", action="store_true")

@@ -114,6 +114,9 @@ def _physics_errors(config: dict) -> Iterator[str]:
         if solver_for(config, N) == "shift_invert" and nev > dim:
             yield (f"config key shift_invert.nev: nev={nev} exceeds the {dim} states of "
                    f"sizes[{i}] (N={N})")
+    if config["analysis"]["single_realization"]["realization"] >= config["realizations"]:
+        yield (f"config key analysis.single_realization.realization: "
+               f"{config['analysis']['single_realization']['realization']} is not below realizations={config['realizations']}")
     low, high = config["level_statistics"]["eps_window"]
     if low >= high:
         yield f"config key level_statistics.eps_window: eps_min={low} must be below eps_max={high}"

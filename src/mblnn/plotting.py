@@ -132,3 +132,84 @@ def plot_consistency(table: pd.DataFrame, path: str | os.PathLike, variant: str 
         ax.set_ylabel(f"fraction of states {what}")
         ax.legend(fontsize="small")
     return save_figure(figure, path)
+
+
+def plot_transition_region(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Figs. 8 and 10: fraction of uncertain states (0.1 < confidence < 0.9) and the mean MBL
+    confidence against h̄: one line per N (main variant) and one per cost variant (largest N)."""
+    plt = _pyplot()
+    table = table[table["N_A"] == table["N"] // 2]
+    figure, (sizes_ax, variants_ax) = plt.subplots(1, 2, figsize=(8.8, 3.4), sharey=True)
+    main = table["variant"].iloc[0] if "main" not in set(table["variant"]) else "main"
+    for N, part in table[table["variant"] == main].groupby("N"):
+        part = part.sort_values("hbar")
+        sizes_ax.plot(part["hbar"], part["fraction_uncertain"], marker="o", label=f"N = {N}")
+    largest = table["N"].max()
+    for variant, part in table[table["N"] == largest].groupby("variant"):
+        part = part.sort_values("hbar")
+        variants_ax.plot(part["hbar"], part["fraction_uncertain"], marker="o", label=variant)
+    sizes_ax.set_title(f"finite size ({main})")
+    variants_ax.set_title(f"cost variants (δ, μ), N = {largest}")
+    for ax in (sizes_ax, variants_ax):
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$\bar h$")
+        ax.legend(fontsize="small")
+    sizes_ax.set_ylabel("fraction of states with 0.1 < confidence < 0.9")
+    return save_figure(figure, path)
+
+
+def plot_single_realization(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Fig. 4: one realization; over (h̄, ε of the window): the entanglement-entropy standard
+    deviation in windows of consecutive eigenstates, |dΔ/dh̄| of the Schmidt gap, and the fraction of
+    states the ensemble is uncertain about (largest N, half cut)."""
+    plt = _pyplot()
+    table = table[(table["N"] == table["N"].max()) & (table["N_A"] == table["N"] // 2)]
+    columns = (("entropy_std", "sd of the entanglement entropy"), ("dgap_dhbar", r"$|d\Delta_{\rm Schmidt}/d\bar h|$"),
+               ("fraction_uncertain", "fraction uncertain"))
+    figure, axes = plt.subplots(len(columns), 1, figsize=(6.0, 2.4 * len(columns)), sharex=True)
+    hbar = np.sort(table["hbar"].unique())
+    for ax, (column, label) in zip(axes, columns):
+        grid = table.pivot(index="window", columns="hbar", values=column).reindex(columns=hbar)  # NaN: no next h̄
+        eps = table.groupby("window")["eps_mean"].mean().loc[grid.index]
+        mesh = ax.pcolormesh(_edges(hbar), _edges(eps.values), grid.values, shading="flat", cmap="viridis")
+        figure.colorbar(mesh, ax=ax, label=label)
+        ax.set_ylabel(r"$\epsilon$ (window mean)")
+        ax.set_xscale("log")
+    axes[0].set_title(f"N = {table['N'].iloc[0]}, realization {table['realization'].iloc[0]}")
+    axes[-1].set_xlabel(r"$\bar h$")
+    return save_figure(figure, path)
+
+
+def plot_spatial_structure(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Fig. 6: fractions of eigenstates classified ETH for every cut, MBL for every cut, and mixed
+    (ETH for one cut, MBL for another), against h̄; the N with the most cuts."""
+    plt = _pyplot()
+    table = table[table["n_cuts"] == table["n_cuts"].max()]
+    table = table[table["N"] == table["N"].max()].sort_values("hbar")
+    figure, ax = plt.subplots(figsize=(5.2, 3.4))
+    for column, label in (("all_eth", "ETH for all cuts"), ("all_mbl", "MBL for all cuts"), ("mixed", "mixed")):
+        ax.plot(table["hbar"], table[column], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\bar h$")
+    ax.set_ylabel("fraction of eigenstates")
+    ax.set_title(f"N = {table['N'].iloc[0]}, {table['n_cuts'].iloc[0]} cuts")
+    ax.legend(fontsize="small")
+    return save_figure(figure, path)
+
+
+def plot_dreams(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Fig. 7: entanglement levels of the typical ETH (h_ETH) and MBL (h_MBL) spectra, the starting
+    transition-region spectra and the dreamed ones, per N and target."""
+    plt = _pyplot()
+    keys = sorted(table.groupby(["N", "target"]).groups)
+    figure, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.4), squeeze=False)
+    for ax, (N, target) in zip(axes[0], keys):
+        part = table[(table["N"] == N) & (table["target"] == target)].sort_values("level")
+        for column, style in (("typical_eth", "b--"), ("typical_mbl", "r--"), ("start", "k-"), ("dreamed", "g-o")):
+            ax.plot(part["level"], part[column], style, label=column.replace("_", " "), ms=3)
+        ax.set_title(f"N = {N}, dreamed → {target.upper()}\nconfidence {part['confidence_start'].iloc[0]:.2f} → "
+                     f"{part['confidence_end'].iloc[0]:.2f}", fontsize="small")
+        ax.set_xlabel("level index")
+    axes[0][0].set_ylabel(r"entanglement level $\xi = -\ln\lambda$")
+    axes[0][0].legend(fontsize="x-small")
+    return save_figure(figure, path)

@@ -30,9 +30,24 @@ def classification_paths():
     return [classification_path(N, N_A, variant) for N, N_A, variant in ensembles(config)]
 
 
+def main_variant():
+    """The first variant of training.variants: the reference ensembles of the figures."""
+    return next(iter(config["training"]["variants"]))
+
+
+def half_chain_classifications():
+    """Classification stores of the main variant at each N's half-chain cut."""
+    return [classification_path(N, training_cuts(config, N, main_variant())[0], main_variant()) for N in config["sizes"]]
+
+
+def main_classifications():
+    """Classification stores of the main variant, every cut it was trained on."""
+    return [classification_path(N, N_A, variant) for N, N_A, variant in ensembles(config) if variant == main_variant()]
+
+
 def dream_paths():
     """Dreams of the main variant's half-chain ensembles, one per target class and N."""
-    main = next(iter(config["training"]["variants"]))
+    main = main_variant()
     return [f"results/dreams/N{N}/cut{training_cuts(config, N, main)[0]}/{main}_{target}.npz"
             for N in config["sizes"] for target in config["dreaming"]["targets"]]
 

@@ -5,7 +5,16 @@ FIGURES = {
     "critical_field": ("critical-field", "results/tables/critical_field.csv"),
     "levels_vs_network": ("levels-vs-network", "results/tables/levels_vs_network.csv"),
     "consistency": ("consistency", "results/tables/consistency.csv"),
+    "transition_region": ("transition-region", "results/tables/transition_region.csv"),
+    "single_realization": ("single-realization", "results/tables/single_realization.csv"),
+    "spatial_structure": ("spatial-structure", "results/tables/spatial_structure.csv"),
+    "dreams": ("dreams", "results/tables/dreams.csv"),
 }
+
+
+def figures():
+    """The figures of this campaign: dreams only when dreaming is configured."""
+    return [name for name in FIGURES if name != "dreams" or config["dreaming"]["targets"]]
 
 
 rule figure:

@@ -2,6 +2,9 @@
 # analyses from the classification stores.
 
 TABLE_FORMATS = ("csv", "parquet")
+#: every table of a campaign (dreams come with dreaming)
+TABLES = ["phase_diagram", "critical_field", "critical_field_realizations", "consistency", "levels_vs_network",
+          "transition_region", "spatial_structure", "single_realization", "fine_structure"]
 
 
 def table_outputs(name):
@@ -90,3 +93,67 @@ rule levels_vs_network_table:
     shell:
         "mblnn table levels-vs-network --levels {input.levels} --phase {input.phase} --eps-min {params.eps_min} "
         "--eps-max {params.eps_max} --out {output[0]} > {log} 2>&1"
+
+
+rule transition_region_table:
+    input:
+        lambda wc: classification_paths(),
+    output:
+        table_outputs("transition_region"),
+    params:
+        threshold=lambda wc: config["analysis"]["threshold"],
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/transition_region.log",
+    shell:
+        "mblnn table transition-region {input} --threshold {params.threshold} --out {output[0]} > {log} 2>&1"
+
+
+rule spatial_structure_table:
+    input:
+        lambda wc: main_classifications(),
+    output:
+        table_outputs("spatial_structure"),
+    params:
+        threshold=lambda wc: config["analysis"]["threshold"],
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/spatial_structure.log",
+    shell:
+        "mblnn table spatial-structure {input} --threshold {params.threshold} --out {output[0]} > {log} 2>&1"
+
+
+rule single_realization_table:
+    input:
+        lambda wc: half_chain_classifications(),
+    output:
+        table_outputs("single_realization"),
+        table_outputs("fine_structure"),
+    params:
+        realization=lambda wc: config["analysis"]["single_realization"]["realization"],
+        window=lambda wc: config["analysis"]["single_realization"]["window"],
+        middle=lambda wc: config["analysis"]["single_realization"]["middle_states"],
+        threshold=lambda wc: config["analysis"]["threshold"],
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/single_realization.log",
+    shell:
+        "mblnn table single-realization {input} --realization {params.realization} --window {params.window} "
+        "--middle-states {params.middle} --threshold {params.threshold} --fine-structure {output[2]} "
+        "--out {output[0]} > {log} 2>&1"
+
+
+rule dreams_table:
+    input:
+        lambda wc: dream_paths(),
+    output:
+        table_outputs("dreams"),
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/dreams.log",
+    shell:
+        "mblnn table dreams {input} --out {output[0]} > {log} 2>&1"
