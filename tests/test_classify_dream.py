@@ -79,6 +79,9 @@ def test_classification_store_holds_every_state_and_member(stores, ensemble, tmp
     spectrum = zarr.open_group(stores[6], mode="r")["cut5/spectrum"][:]
     np.testing.assert_array_equal(confidence[6], loaded.confidences(input_features(spectrum)))
     assert np.isfinite(c.group["entropy"][:]).all() and c.group["test_accuracy"][:].min() > 0.9
+    np.testing.assert_allclose(c.group["mean"][6], confidence[6].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(c.group["std"][6], confidence[6].std(axis=0), rtol=1e-5, atol=1e-7)
+    assert set(np.unique(c.group["category"][:])) <= {-1, 0, 1} and (c.group["category"][7] == 1).mean() > 0.5
     # ETH-like at h̄ = 0.25, MBL-like at 12 on average
     assert c.mean_confidence(0).mean() < 0.2 and c.mean_confidence(7).mean() > 0.8
 

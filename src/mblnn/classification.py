@@ -7,6 +7,10 @@ Schema (version 1) — one store per (N, cut, ensemble)
     N12_cut6.zarr/                               attrs["mblnn_classification"]: N, cut, feature settings,
                                                  the ensemble's training config, its path and SHA-256
       confidence      (sample, member, state) float32  MBL confidence of each network (NaN padding)
+      mean            (sample, state)         float32  ensemble mean of the confidence
+      std             (sample, state)         float32  its standard deviation over the networks
+      category        (sample, state)         int8     Appendix C: +1 MBL (mean > threshold), -1 ETH
+                                                       (mean < 1 - threshold), 0 other; -2 padding
       energy_density  (sample, state)         float64  ε of each state (NaN padding)
       entropy         (sample, state)         float64  entanglement entropy at the cut (nats)
       schmidt_gap     (sample, state)         float64  λ1 - λ2 at the cut
@@ -37,7 +41,7 @@ import zarr
 from .atomic import atomic_write
 from .datasets import FeatureSettings, sample_features
 from .errors import InputError
-from .learning import Ensemble, input_features
+from .learning import Ensemble, categories, input_features
 from .store import (
     COMPLETE_MARKER,
     STATE_CHUNK,
@@ -64,12 +68,12 @@ def _sha256(path: str | os.PathLike) -> str:
 
 def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[float], realization: Sequence[int],
                          fields: np.ndarray, members: Sequence[int], test_accuracy: Sequence[float], n_states: int,
-                         rows: Iterable[dict]) -> Path:
+                         rows: Iterable[dict], threshold: float = 0.9) -> Path:
     """Write a classification store (schema in the module docstring), atomically.
 
     ``rows`` yields, sample by sample in the order of ``hbar``/``realization``, a mapping with
     ``confidence (M, n_s)``, ``energy_density``, ``entropy`` and ``schmidt_gap`` (each ``(n_s,)``,
-    n_s ≤ ``n_states``); one sample is in memory at a time.
+    n_s ≤ ``n_states``); one sample is in memory at a time. ``threshold`` sets the stored categories.
     """
     S, M, n = len(hbar), len(members), int(n_states)
     chunk = max(1, min(STATE_CHUNK, n))
@@ -86,14 +90,24 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
         kw = {"compressors": _compressors(), "fill_value": np.nan}
         arrays = {"confidence": root.create_array("confidence", shape=(S, M, n), chunks=(1, M, chunk), dtype="float32",
                                                   dimension_names=("sample", "member", "state"), **kw)}
-        for name in ("energy_density", "entropy", "schmidt_gap"):
-            arrays[name] = root.create_array(name, shape=(S, n), chunks=(1, chunk), dtype="float64",
+        for name, dtype in (("energy_density", "float64"), ("entropy", "float64"), ("schmidt_gap", "float64"),
+                            ("mean", "float32"), ("std", "float32")):
+            arrays[name] = root.create_array(name, shape=(S, n), chunks=(1, chunk), dtype=dtype,
                                              dimension_names=("sample", "state"), **kw)
+        arrays["category"] = root.create_array("category", shape=(S, n), chunks=(1, chunk), dtype="int8", fill_value=-2,
+                                               compressors=_compressors(), dimension_names=("sample", "state"))
         written = 0
         for i, row in enumerate(rows):
-            arrays["confidence"][i] = padded(row["confidence"], np.float32)
+            confidence = np.asarray(row["confidence"], np.float32)
+            arrays["confidence"][i] = padded(confidence, np.float32)
             for name in ("energy_density", "entropy", "schmidt_gap"):
                 arrays[name][i] = padded(row[name])
+            mean = confidence.mean(axis=0)
+            arrays["mean"][i] = padded(mean, np.float32)
+            arrays["std"][i] = padded(confidence.std(axis=0), np.float32)
+            category = np.full(n, -2, np.int8)
+            category[: mean.size] = categories(mean, threshold)
+            arrays["category"][i] = category
             written += 1
         if written != S:
             raise InputError(f"classification: {written} samples written, {S} expected")
@@ -102,13 +116,14 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
         root.create_array("fields", data=np.asarray(fields, np.float64), dimension_names=("sample", "site"))
         root.create_array("members", data=np.asarray(members, np.int64), dimension_names=("member",))
         root.create_array("test_accuracy", data=np.asarray(test_accuracy, np.float64), dimension_names=("member",))
+        root.attrs["mblnn_classification"] = {**root.attrs["mblnn_classification"], "threshold": threshold}
         root.attrs[COMPLETE_MARKER] = {"version": CLASSIFICATION_VERSION, "samples": S}
 
     return atomic_write(out, write, directory=True)
 
 
 def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.PathLike], out: str | os.PathLike,
-                     variant: str = "main") -> Path:
+                     variant: str = "main", threshold: float = 0.9) -> Path:
     """Classify every state of every sample store in ``paths`` with the ensemble saved at
     ``ensemble_path`` and write the store ``out`` (schema in the module docstring); ``variant``
     labels the ensemble (cost weights) in the tables."""
@@ -140,7 +155,8 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
     return write_classification(
         out, attrs, hbar=[float(s.attrs["hbar"]) for s in headers], realization=[int(s.attrs["realization"]) for s in headers],
         fields=np.stack([s.group["fields"][:] for s in headers]), members=ensemble.members,
-        test_accuracy=ensemble.test_accuracy, n_states=max(s.group["energies"].shape[0] for s in headers), rows=rows())
+        test_accuracy=ensemble.test_accuracy, n_states=max(s.group["energies"].shape[0] for s in headers), rows=rows(),
+        threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -158,8 +174,8 @@ class Classification:
         return int(self.attrs["N"])
 
     def mean_confidence(self, sample: int) -> np.ndarray:
-        """Ensemble-mean MBL confidence of each state of one sample, shape ``(n_state,)``."""
-        return np.mean(self.group["confidence"][sample], axis=0)
+        """Ensemble-mean MBL confidence of each state of one sample, shape ``(n_state,)`` (NaN padding)."""
+        return self.group["mean"][sample]
 
 
 def open_classification(path: str | os.PathLike) -> Classification:

@@ -118,7 +118,7 @@ def _train(args: argparse.Namespace) -> int:
 def _classify(args: argparse.Namespace) -> int:
     from .classification import classify_samples
 
-    out = classify_samples(args.ensemble, args.samples, args.out, variant=args.variant)
+    out = classify_samples(args.ensemble, args.samples, args.out, variant=args.variant, threshold=args.threshold)
     if not args.quiet:
         print(f"classified {len(args.samples)} samples -> {out}")
     return 0
@@ -293,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify = commands.add_parser("classify", help="MBL confidence of every eigenstate of sample stores")
     classify.add_argument("samples", nargs="+", help="sample stores of the ensemble's N")
     classify.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
+    classify.add_argument("--threshold", type=float, default=0.9, help="category threshold of Appendix C (default 0.9)")
     classify.add_argument("--variant", default="main", help="name of the ensemble's cost variant in the tables (default main)")
     classify.add_argument("--out", required=True, help="output classification store (a directory, *.zarr)")
     classify.add_argument("--quiet", action="store_true")

@@ -56,13 +56,18 @@ def _half_chain(table: pd.DataFrame, variant: str | None = None) -> pd.DataFrame
     return table
 
 
+def _panel_per_size(table: pd.DataFrame, height: float, width: float = 4.2, **options):
+    """A row of panels, one per chain length N in ``table``: (figure, axes row, sorted sizes)."""
+    sizes = sorted(table["N"].unique())
+    figure, axes = _pyplot().subplots(1, len(sizes), figsize=(width * len(sizes), height), squeeze=False, **options)
+    return figure, axes[0], sizes
+
+
 def plot_phase_diagram(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
     """Fig. 1: disorder-averaged MBL confidence over (h̄, ε), one panel per N (half-chain cut)."""
-    plt = _pyplot()
     table = _half_chain(table, variant)
-    sizes = sorted(table["N"].unique())
-    figure, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 3.6), squeeze=False, sharey=True)
-    for ax, N in zip(axes[0], sizes):
+    figure, axes, sizes = _panel_per_size(table, 3.6, sharey=True)
+    for ax, N in zip(axes, sizes):
         part = table[table["N"] == N]
         grid = part.pivot_table(index="eps_low", columns="hbar", values="confidence")
         eps_edges = np.r_[grid.index.values, part["eps_high"].max()]
@@ -70,35 +75,31 @@ def plot_phase_diagram(table: pd.DataFrame, path: str | os.PathLike, variant: st
         ax.set_xscale("log")
         ax.set_title(f"N = {N}, N_A = {N // 2}")
         ax.set_xlabel(r"disorder strength $\bar h$ (J = 1)")
-    axes[0][0].set_ylabel(r"energy density $\epsilon$")
-    figure.colorbar(mesh, ax=axes[0].tolist(), label="MBL confidence (ensemble mean)")
+    axes[0].set_ylabel(r"energy density $\epsilon$")
+    figure.colorbar(mesh, ax=axes.tolist(), label="MBL confidence (ensemble mean)")
     return save_figure(figure, path)
 
 
 def plot_critical_field(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
     """Fig. 3a: h̄_c against the confidence threshold, one line per required state fraction, per N."""
-    plt = _pyplot()
     table = _half_chain(table, variant)
-    sizes = sorted(table["N"].unique())
-    figure, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 3.4), squeeze=False, sharey=True)
-    for ax, N in zip(axes[0], sizes):
+    figure, axes, sizes = _panel_per_size(table, 3.4, sharey=True)
+    for ax, N in zip(axes, sizes):
         for fraction, part in table[table["N"] == N].groupby("fraction"):
             ax.errorbar(part["threshold"], part["hbar_c"], yerr=part["hbar_c_std"], marker="o", capsize=3,
                         label=f"{fraction:.0%} of states")
         ax.set_title(f"N = {N}")
         ax.set_xlabel("confidence threshold")
-    axes[0][0].set_ylabel(r"critical field $\bar h_c$ (mean ± sd over realizations)")
-    axes[0][-1].legend(fontsize="small")
+    axes[0].set_ylabel(r"critical field $\bar h_c$ (mean ± sd over realizations)")
+    axes[-1].legend(fontsize="small")
     return save_figure(figure, path)
 
 
 def plot_levels_vs_network(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
     """Fig. 5: mean gap ratio r against h̄ with the GOE and Poisson values, and the networks'
     energy-averaged ETH confidence (right axis), per N."""
-    plt = _pyplot()
-    sizes = sorted(table["N"].unique())
-    figure, axes = plt.subplots(1, len(sizes), figsize=(4.4 * len(sizes), 3.4), squeeze=False)
-    for ax, N in zip(axes[0], sizes):
+    figure, axes, sizes = _panel_per_size(table, 3.4, width=4.4)
+    for ax, N in zip(axes, sizes):
         part = table[table["N"] == N].sort_values("hbar")
         ax.errorbar(part["hbar"], part["r_mean"], yerr=part["r_sem"], color="k", marker="o", capsize=3, label="⟨r⟩")
         ax.axhline(GOE_MEAN_GAP_RATIO, color="k", ls="--", lw=0.8)

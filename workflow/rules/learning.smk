@@ -26,13 +26,16 @@ rule classify:
         ensemble="results/ensembles/N{N}/cut{N_A}/{variant}.npz",
     output:
         directory("results/classified/N{N}/cut{N_A}/{variant}.zarr"),
+    params:
+        threshold=lambda wc: config["analysis"]["threshold"],
     threads: 1
     conda:
         "../../envs/learning.yaml"
     log:
         "results/logs/classify/N{N}/cut{N_A}/{variant}.log",
     shell:
-        "mblnn classify {input.samples} --ensemble {input.ensemble} --variant {wildcards.variant} --out {output} > {log} 2>&1"
+        "mblnn classify {input.samples} --ensemble {input.ensemble} --variant {wildcards.variant} "
+        "--threshold {params.threshold} --out {output} > {log} 2>&1"
 
 
 rule dream:
