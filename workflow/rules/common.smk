@@ -52,9 +52,10 @@ def dream_paths():
             for N in config["sizes"] for target in config["dreaming"]["targets"]]
 
 
-def mpi_tasks(N):
-    """MPI ranks of the diagonalization of chain length N (1: no launcher)."""
-    return config["solver"]["mpi_ranks"] if uses_mpi(config, N) else 1
+def sizes_regex(mpi):
+    """Regex of the chain lengths whose solver runs under MPI (or not): routes N to its rule."""
+    sizes = [str(N) for N in config["sizes"] if uses_mpi(config, N) == mpi]
+    return "|".join(sizes) if sizes else "(?!)"
 
 
 def diagonalize_group(wildcards):

@@ -1,33 +1,63 @@
-# One job per sample (N, hbar, realization): eigenpairs (dense LAPACK, or SLEPc/ScaLAPACK under MPI,
-# chosen per N in the config), entanglement and gap ratios, written to one Zarr store.
-# Every config value that affects the result is a param, so editing it reruns exactly these jobs;
-# the MPI launcher and rank count are resources (results do not depend on them: no rerun).
+# One job per sample (N, hbar, realization): eigenpairs, entanglement and gap ratios, written to one
+# Zarr store. Two rules for the two kinds of job, chosen per N by the config's solver: `diagonalize`
+# (dense LAPACK, one process; small N are grouped for clusters) and `diagonalize_mpi` (SLEPc
+# shift-invert or ScaLAPACK, launched as `{resources.mpi} -n {resources.tasks}`: mpiexec here, srun
+# under the Slurm profile). Every config value that affects the result is a param, so editing it
+# reruns exactly these jobs; launcher and rank count are resources (results do not depend on them).
+
+SPECTRUM_PARAMS = dict(
+    seed=lambda wc: config["seed"],
+    J=lambda wc: config["model"]["J"],
+    sz=lambda wc: config["model"]["sz"],
+    cuts=lambda wc: ",".join(map(str, cuts_for(config, int(wc.N)))),
+    solver=lambda wc: solver_arguments(config, int(wc.N)),
+    method=lambda wc: config["dense"]["entanglement_method"],
+)
+SPECTRUM = (
+    "mblnn spectrum --N {wildcards.N} --hbar {wildcards.hbar} --seed {params.seed} "
+    "--realization {wildcards.realization} --cuts {params.cuts} --J {params.J} --sz {params.sz} "
+    "{params.solver} --entanglement-method {params.method} --out {output} > {log} 2>&1"
+)
+SAMPLE = "results/samples/N{N}/hbar{hbar}/r{realization}.zarr"
+SAMPLE_LOG = "results/logs/diagonalize/N{N}/hbar{hbar}/r{realization}.log"
 
 
 rule diagonalize:
     output:
-        directory("results/samples/N{N}/hbar{hbar}/r{realization}.zarr"),
+        directory(SAMPLE),
     params:
-        seed=lambda wc: config["seed"],
-        J=lambda wc: config["model"]["J"],
-        sz=lambda wc: config["model"]["sz"],
-        cuts=lambda wc: ",".join(map(str, cuts_for(config, int(wc.N)))),
-        solver=lambda wc: solver_arguments(config, int(wc.N)),
-        method=lambda wc: config["dense"]["entanglement_method"],
-    threads: lambda wc: mpi_tasks(int(wc.N))  # so that local runs count every rank as a core
+        **SPECTRUM_PARAMS,
+    wildcard_constraints:
+        N=sizes_regex(mpi=False),
     group: diagonalize_group
     resources:
-        mpi=config["solver"]["mpi_launcher"],  # the Slurm profile sets srun
-        tasks=lambda wc: mpi_tasks(int(wc.N)),
-        cpus_per_task=1,
-        mem_mb=lambda wc: diagonalize_mem_mb(config, int(wc.N)),
-        runtime=lambda wc: diagonalize_runtime(config, int(wc.N)),
+        mem_mb=lambda wc, attempt: diagonalize_mem_mb(config, int(wc.N)) * attempt,  # a retry gets more
+        runtime=lambda wc, attempt: diagonalize_runtime(config, int(wc.N)) * attempt,
     conda:
         "../../envs/ed.yaml"
     log:
-        "results/logs/diagonalize/N{N}/hbar{hbar}/r{realization}.log",
+        SAMPLE_LOG,
     shell:
-        "if [ {resources.tasks} -gt 1 ]; then launch='{resources.mpi} -n {resources.tasks}'; else launch=''; fi; "
-        "$launch mblnn spectrum --N {wildcards.N} --hbar {wildcards.hbar} --seed {params.seed} "
-        "--realization {wildcards.realization} --cuts {params.cuts} --J {params.J} --sz {params.sz} "
-        "{params.solver} --entanglement-method {params.method} --out {output} > {log} 2>&1"
+        SPECTRUM
+
+
+rule diagonalize_mpi:
+    output:
+        directory(SAMPLE),
+    params:
+        **SPECTRUM_PARAMS,
+    wildcard_constraints:
+        N=sizes_regex(mpi=True),
+    threads: config["solver"]["mpi_ranks"]  # so that local runs count every rank as a core
+    resources:
+        mpi=config["solver"]["mpi_launcher"],
+        tasks=config["solver"]["mpi_ranks"],
+        cpus_per_task=1,
+        mem_mb=lambda wc, attempt: diagonalize_mem_mb(config, int(wc.N)) * attempt,  # a retry gets more
+        runtime=lambda wc, attempt: diagonalize_runtime(config, int(wc.N)) * attempt,
+    conda:
+        "../../envs/ed.yaml"
+    log:
+        SAMPLE_LOG,
+    shell:
+        "{resources.mpi} -n {resources.tasks} " + SPECTRUM

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Start a single-node Slurm cluster on loopback for the Slurm tests (Debian, as root).
+#   tests/slurm/start-cluster.sh STATE_DIR     installs Debian's packages when missing, writes
+#                                              STATE_DIR/slurm.conf, starts munged, slurmctld and
+#                                              slurmd, waits until the node is idle
+#   tests/slurm/stop-cluster.sh STATE_DIR      stops them by PID
+# No accounting database: the executor plugin must poll with squeue (profiles/slurm's comment), which
+# needs MinJobAge >= 3 x slurm-init-seconds-before-status-checks; MinJobAge=300 here.
+# MPI: srun wires Open MPI ranks through PMIx (MpiDefault=pmix).
+set -eu
+state=$(realpath -m "${1:?usage: start-cluster.sh STATE_DIR}")
+if [ "$(id -u)" != 0 ]; then echo "start-cluster: needs root" >&2; exit 77; fi
+missing=""
+for p in slurmctld slurmd slurm-client munge; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  command -v apt-get >/dev/null || { echo "start-cluster: no apt-get to install$missing" >&2; exit 77; }
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+mkdir -p "$state/spool/ctld" "$state/spool/d" "$state/log" /etc/slurm /run/munge /var/log/munge /var/lib/munge /etc/munge
+cpus=$(nproc)
+memory=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)
+cat > "$state/slurm.conf" <<CONF
+ClusterName=mblnn-ci
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$state/spool/ctld
+SlurmdSpoolDir=$state/spool/d
+SlurmctldPidFile=$state/slurmctld.pid
+SlurmdPidFile=$state/slurmd.pid
+SlurmctldLogFile=$state/log/slurmctld.log
+SlurmdLogFile=$state/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+MpiDefault=pmix
+MinJobAge=300
+KillWait=5
+InactiveLimit=0
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=5
+ReturnToService=2
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+cp "$state/slurm.conf" /etc/slurm/slurm.conf
+[ -s /etc/munge/munge.key ] || { dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null; }
+chown -R munge: /etc/munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
+chmod 400 /etc/munge/munge.key
+if ! pgrep -x munged >/dev/null; then su -s /bin/sh munge -c /usr/sbin/munged; fi
+slurmctld -f "$state/slurm.conf" -i
+slurmd -f "$state/slurm.conf" -N localhost
+for _ in $(seq 60); do
+  if sinfo -h -o '%T' 2>/dev/null | grep -q idle; then echo "slurm up: $cpus CPUs, ${memory} MB"; exit 0; fi
+  sleep 1
+done
+echo "start-cluster: the node did not become idle; see $state/log" >&2
+exit 1
