@@ -107,19 +107,21 @@ def test_paper_campaign_plans_every_job(tmp_path):
     # N = 12, 14, 16, 18; ensembles: main on every cut (N = 18: seven) + three ablations on N/2
     tables = ("phase_diagram", "critical_field", "consistency", "levels_vs_network", "transition_region",
               "spatial_structure", "single_realization", "dreams")
-    assert counts == {"diagonalize": 4 * hbars * realizations, "level_statistics": 1, "train": 10 + 12,
+    # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI
+    assert counts == {"diagonalize": 3 * hbars * realizations, "diagonalize_mpi": hbars * realizations,
+                      "level_statistics": 1, "train": 10 + 12,
                       "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 8, "all": 1}
 
 
 def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     """profiles/slurm: MPI rules launch with srun, resources follow N and the solver from the config."""
     config = {**TINY, "sizes": [8, 16], "solver": {"by_size": {16: "shift_invert"}, "mpi_ranks": 2}}
-    done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), "--until", "diagonalize")
+    done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), "--until", "level_statistics")
     assert done.returncode == 0, done.stderr
-    jobs = done.stdout.split("rule diagonalize:")[1:]
-    small = next(j for j in jobs if "N=8," in j)
-    large = next(j for j in jobs if "N=16," in j)
-    assert "mpi=srun" in large and "tasks=2" in large and "tasks=1" in small
+    small = done.stdout.split("rule diagonalize:")[1].split("Shell command")[0]
+    large = done.stdout.split("rule diagonalize_mpi:")[1].split("Shell command")[0]
+    assert "N=8," in small and "mpi=" not in small and "tasks=" not in small
+    assert "N=16," in large and "mpi=srun" in large and "tasks=2" in large and "cpus_per_task=1" in large
     assert "slurm_partition=compute" in large
     assert "Group job diagonalize-small" in done.stdout
 
@@ -152,6 +154,6 @@ def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
 
     # shift-invert settings rerun the shift-invert samples only; the rank count reruns nothing
     targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n", "--until", "level_statistics")
-    assert planned_jobs(targets) == {"diagonalize": 6, "level_statistics": 1}
+    assert planned_jobs(targets) == {"diagonalize_mpi": 6, "level_statistics": 1}
     ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n", "--until", "level_statistics")
     assert planned_jobs(ranks) == {} and "total        0" in ranks.stdout
