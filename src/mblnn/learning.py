@@ -263,8 +263,16 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         test_idx.append(order[n_train:])
         inits.append([rng.normal(0.0, config.init_std, size=s).astype(np.float32)
                       for s in ((n_in, H), (H,), (H, 2), (2,))])
-    w1, b1, w2, b2 = (tf.Variable(np.stack([init[i] for init in inits])) for i in range(4))
-    variables = [w1, b1, w2, b2]
+    M = len(members)
+    w1_init, b1_init, w2_init, b2_init = (np.stack([init[i] for init in inits]) for i in range(4))
+    # Unit-major layout: row m·H + j holds hidden unit j of member m — its first-layer weights and
+    # bias (n_in + 1 values) in `units_in`, its two output weights in `units_out`. Gathering the
+    # kept units is then a gather of whole rows, whose gradient TensorFlow scatters back cheaply.
+    units_in = tf.Variable(np.concatenate([w1_init, b1_init[:, None, :]], axis=1).transpose(0, 2, 1).reshape(M * H, n_in + 1))
+    units_out = tf.Variable(w2_init.reshape(M * H, 2))
+    b2 = tf.Variable(b2_init)
+    variables = [units_in, units_out, b2]
+    row_offset = tf.constant(np.arange(M, dtype=np.int32)[:, None] * H)
     apply_gradients = _fused_optimizer(tf, variables, config)
     td_x, td_y = tf.constant(data.td_x, tf.float32), tf.constant(data.td_y, tf.int32)
     tr_x = tf.constant(data.tr_x, tf.float32)
@@ -282,19 +290,20 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         x = tf.concat([x, tf.ones_like(x[:, :, :1])], axis=2)  # a column of ones carries the bias
         labels = tf.gather(td_y, rows)
         kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, H), k=H // 2).indices  # (M, H/2): exactly half the units
+        rows_kept = tf.reshape(kept + row_offset, [-1])
         with tf.GradientTape() as tape:
             # A dropped unit contributes nothing to the output and receives no gradient (ReLU(0) = 0),
-            # so the step runs on the kept half only: gather its columns of (V21, a2) and rows of V32
-            # (inverted scaling by 2), and the gradient scatters back. Half the arithmetic of masking.
-            first = tf.gather(tf.concat([w1, b1[:, None, :]], axis=1), kept, axis=2, batch_dims=1)
-            hidden = tf.nn.relu(tf.matmul(x, first))  # (M, 2B, H/2)
-            logits = tf.matmul(hidden, 2.0 * tf.gather(w2, kept, axis=1, batch_dims=1)) + b2[:, None, :]
+            # so the step runs on the kept half only (inverted scaling by 2 on the output weights).
+            first = tf.reshape(tf.gather(units_in, rows_kept), (-1, H // 2, n_in + 1))
+            hidden = tf.nn.relu(tf.matmul(x, first, transpose_b=True))  # (M, 2B, H/2)
+            second = tf.reshape(tf.gather(units_out, rows_kept), (-1, H // 2, 2))
+            logits = tf.matmul(hidden, 2.0 * second) + b2[:, None, :]
             ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
             log_p = tf.nn.log_softmax(logits[:, B:])
             entropy = tf.reduce_mean(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
-            decay = tf.reduce_sum(tf.square(w1), axis=[1, 2])
+            decay = tf.reduce_sum(tf.square(tf.reshape(units_in, (-1, H, n_in + 1))[:, :, :n_in]), axis=[1, 2])
             loss = tf.reduce_sum(ce + delta * entropy + mu * decay)
-        apply_gradients(tape.gradient(loss, variables), t)
+        apply_gradients([tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)], t)
         return tf.stack([ce, entropy, decay], axis=1)
 
     curves = []
@@ -302,7 +311,9 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         terms = step(tf.constant(t, tf.int64))
         if t % config.log_every == 0 or t == config.steps - 1:
             curves.append(terms.numpy())
-    ensemble = Ensemble(w1=w1.numpy(), b1=b1.numpy(), w2=w2.numpy(), b2=b2.numpy(), members=members,
+    per_unit = units_in.numpy().reshape(M, H, n_in + 1)
+    ensemble = Ensemble(w1=np.ascontiguousarray(per_unit[:, :, :n_in].transpose(0, 2, 1)), b1=per_unit[:, :, n_in].copy(),
+                        w2=units_out.numpy().reshape(M, H, 2), b2=b2.numpy(), members=members,
                         curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
     test_x = data.td_x[np.stack(test_idx)]  # (M, n_test, n_in)
     predicted = np.argmax(ensemble.logits_per_member(test_x), axis=-1)
