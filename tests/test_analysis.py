@@ -61,6 +61,9 @@ def test_critical_field_of_a_step_is_exact(tmp_path):
     assert row["hbar_c"] == 3.0 and row["hbar_c_std"] == pytest.approx(np.sqrt(2)) and row["n_realizations"] == 2
     assert summary[summary["threshold"] == 0.99].iloc[0]["n_undetermined"] == 2
     assert np.isfinite(per_realization["mean_abs_u"]).all() and per_realization["mean_abs_u"].between(0, 1).all()
+    found = per_realization.dropna()
+    np.testing.assert_allclose(found["mean_abs_h_c"], found["hbar_c"] * found["mean_abs_u"])
+    assert {"correlation_mean_abs_u", "correlation_mean_abs_h_c"} <= set(summary.columns)
 
 
 def test_critical_field_needs_the_fraction_of_states():

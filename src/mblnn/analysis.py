@@ -82,7 +82,8 @@ def critical_field_realizations(classifications: Iterable[Classification], thres
     h̄_c = the smallest h̄ at which at least ``fraction`` of the realization's states have an
     ensemble confidence above ``threshold`` (NaN: never within the h̄ grid). Columns: N, N_A,
     variant, realization, threshold, fraction, hbar_c, mean_abs_u (the realization's mean |h_i|/h̄,
-    i.e. the mean of |u_i| with h_i = h̄ u_i, independent of h̄).
+    i.e. the mean of |u_i| with h_i = h̄ u_i, independent of h̄), mean_abs_h_c (the mean |h_i| at
+    h̄ = h̄_c, i.e. h̄_c · mean_abs_u: the ⟨|h|⟩ of the paper's Fig. 3b).
     """
     rows = []
     for c in classifications:
@@ -99,20 +100,27 @@ def critical_field_realizations(classifications: Iterable[Classification], thres
                     rows.append({**_key(c), "realization": int(realization), "threshold": float(threshold),
                                  "fraction": float(fraction), "hbar_c": critical_fields(c.hbar[own], above, fraction),
                                  "mean_abs_u": mean_abs_u})
-    return pd.DataFrame(rows, columns=["N", "N_A", "variant", "realization", "threshold", "fraction", "hbar_c", "mean_abs_u"])
+    table = pd.DataFrame(rows, columns=["N", "N_A", "variant", "realization", "threshold", "fraction", "hbar_c", "mean_abs_u"])
+    table["mean_abs_h_c"] = table["hbar_c"] * table["mean_abs_u"]
+    return table
 
 
 def critical_field_table(per_realization: pd.DataFrame) -> pd.DataFrame:
     """Fig. 3a summary: h̄_c mean and standard deviation over realizations per (N, N_A, variant,
     threshold, fraction), the number of realizations with and without a transition in the grid, and
-    the correlation coefficient of h̄_c with mean |u| (Fig. 3b; NaN for fewer than 3 realizations)."""
+    the correlation coefficients of h̄_c with the realization's mean |u| (the disorder pattern) and
+    with its mean |h| at h̄_c (Fig. 3b's ⟨|h|⟩; NaN for fewer than 3 realizations or no spread)."""
+    def correlation(found: pd.DataFrame, column: str) -> float:
+        if len(found) < 3 or found["hbar_c"].std() == 0 or found[column].std() == 0:
+            return float("nan")
+        return float(np.corrcoef(found["hbar_c"], found[column])[0, 1])
+
     def summary(group: pd.DataFrame) -> pd.Series:
         found = group.dropna(subset=["hbar_c"])
-        correlation = (float(np.corrcoef(found["hbar_c"], found["mean_abs_u"])[0, 1])
-                       if len(found) >= 3 and found["hbar_c"].std() > 0 else float("nan"))
         return pd.Series({"hbar_c": found["hbar_c"].mean(), "hbar_c_std": found["hbar_c"].std(ddof=1),
                           "n_realizations": len(found), "n_undetermined": len(group) - len(found),
-                          "correlation_mean_abs_u": correlation})
+                          "correlation_mean_abs_u": correlation(found, "mean_abs_u"),
+                          "correlation_mean_abs_h_c": correlation(found, "mean_abs_h_c")})
     keys = ["N", "N_A", "variant", "threshold", "fraction"]
     table = per_realization.groupby(keys).apply(summary, include_groups=False).reset_index()
     return table.astype({"n_realizations": np.int64, "n_undetermined": np.int64})
