@@ -43,8 +43,10 @@ def cluster(tmp_path_factory):
     if started.returncode == 77:
         pytest.skip(f"no Slurm test cluster here: {started.stderr.strip()}")
     assert started.returncode == 0, started.stdout + started.stderr
+    os.environ["SLURM_CONF"] = ENV["SLURM_CONF"] = str(state / "slurm.conf")
     yield state
     subprocess.run(["scancel", "--user", "root"], capture_output=True)
+    os.environ.pop("SLURM_CONF", None)
     subprocess.run([str(REPO / "tests/slurm/stop-cluster.sh"), str(state)], capture_output=True)
 
 

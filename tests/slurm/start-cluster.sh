@@ -4,19 +4,24 @@
 #                                              STATE_DIR/slurm.conf, starts munged, slurmctld and
 #                                              slurmd, waits until the node is idle
 #   tests/slurm/stop-cluster.sh STATE_DIR      stops them by PID
+# The configuration stays in STATE_DIR (never /etc/slurm): clients find it through
+# SLURM_CONF=STATE_DIR/slurm.conf, which the tests set.
 # No accounting database: the executor plugin must poll with squeue (profiles/slurm's comment), which
 # needs MinJobAge >= 3 x slurm-init-seconds-before-status-checks; MinJobAge=300 here.
 # MPI: srun wires Open MPI ranks through PMIx (MpiDefault=pmix).
 set -eu
 state=$(realpath -m "${1:?usage: start-cluster.sh STATE_DIR}")
 if [ "$(id -u)" != 0 ]; then echo "start-cluster: needs root" >&2; exit 77; fi
+if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+  echo "start-cluster: Slurm daemons already run on this machine; not starting a test cluster beside them" >&2; exit 77
+fi
 missing=""
 for p in slurmctld slurmd slurm-client munge; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
   command -v apt-get >/dev/null || { echo "start-cluster: no apt-get to install$missing" >&2; exit 77; }
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
-mkdir -p "$state/spool/ctld" "$state/spool/d" "$state/log" /etc/slurm /run/munge /var/log/munge /var/lib/munge /etc/munge
+mkdir -p "$state/spool/ctld" "$state/spool/d" "$state/log" /run/munge /var/log/munge /var/lib/munge /etc/munge
 cpus=$(nproc)
 memory=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)
 cat > "$state/slurm.conf" <<CONF
@@ -46,7 +51,7 @@ ReturnToService=2
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-cp "$state/slurm.conf" /etc/slurm/slurm.conf
+export SLURM_CONF="$state/slurm.conf"
 [ -s /etc/munge/munge.key ] || { dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null; }
 chown -R munge: /etc/munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
 chmod 400 /etc/munge/munge.key
