@@ -23,7 +23,7 @@ def _key(c: Classification) -> dict:
 
 def ensemble_confidence(c: Classification) -> np.ndarray:
     """Ensemble-mean MBL confidence ``(sample, state)`` (NaN where a sample has fewer states)."""
-    return np.stack([c.mean_confidence(i) for i in range(len(c.hbar))])
+    return c.group["mean"][:]
 
 
 def phase_diagram_table(classifications: Iterable[Classification], eps_bins: int = 10, threshold: float = 0.9) -> pd.DataFrame:
@@ -212,8 +212,7 @@ def single_realization_table(c: Classification, realization: int = 0, window: in
         raise ValueError(f"{c.path}: no samples of realization {realization}")
     own = own[np.argsort(c.hbar[own])]
     hbar = c.hbar[own]
-    gap, entropy, eps = (c.group[name].oindex[own, :] for name in ("schmidt_gap", "entropy", "energy_density"))
-    confidence = np.stack([c.mean_confidence(i) for i in own])
+    gap, entropy, eps, confidence = (c.group[name].oindex[own, :] for name in ("schmidt_gap", "entropy", "energy_density", "mean"))
     n = int(np.isfinite(gap).all(axis=0).sum())
     width = min(window, n)
     n_windows = n // width

@@ -147,7 +147,7 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
 
     def rows():
         for store in headers:
-            sample = sample_features(store.path, settings)
+            sample = sample_features(store, settings)
             cut = store.cut(settings.cut)
             yield {"confidence": ensemble.confidences(sample.features), "energy_density": sample.energy_density,
                    "entropy": cut["entropy"][:], "schmidt_gap": cut["schmidt_gap"][:]}

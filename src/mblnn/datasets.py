@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import InputError
 from .learning import ETH, MBL, TrainingData, input_features, trimmed_states
-from .store import open_sample_store
+from .store import SampleStore, open_sample_store
 
 
 @dataclass(frozen=True)
@@ -48,24 +48,22 @@ class SampleFeatures:
     fields: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def sample_features(path: str | os.PathLike, settings: FeatureSettings, edge_fraction: float | None = None) -> SampleFeatures:
-    """Read one store's features for ``settings.cut``; with ``edge_fraction``, drop that fraction of
-    the lowest and of the highest energies of a full spectrum (shift-invert samples are kept whole)."""
-    store = open_sample_store(path, cut=settings.cut)
+def sample_features(path: str | os.PathLike | SampleStore, settings: FeatureSettings,
+                    edge_fraction: float | None = None) -> SampleFeatures:
+    """Read one store's features for ``settings.cut`` (``path`` may be an opened store); with
+    ``edge_fraction``, drop that fraction of the lowest and of the highest energies of a full
+    spectrum (shift-invert samples are kept whole)."""
+    store = path if isinstance(path, SampleStore) else open_sample_store(path, cut=settings.cut)
     spectrum = store.cut(settings.cut)["spectrum"][:]
     n = spectrum.shape[0]
     keep = slice(0, n)
     if edge_fraction is not None and "targets" not in store.group:
         keep = trimmed_states(n, edge_fraction)
     return SampleFeatures(
-        path=str(path), N=store.N, hbar=float(store.attrs["hbar"]), realization=int(store.attrs["realization"]),
+        path=str(store.path), N=store.N, hbar=float(store.attrs["hbar"]), realization=int(store.attrs["realization"]),
         features=input_features(spectrum[keep], settings.fraction, settings.kind),
         energy_density=store.group["energy_density"][keep], state=np.arange(n)[keep], fields=store.group["fields"][:],
     )
-
-
-def _hbar_of(path) -> float:
-    return float(open_sample_store(path).attrs["hbar"])
 
 
 def training_data(
@@ -85,19 +83,19 @@ def training_data(
     """
     if not h_eth < h_mbl:
         raise InputError(f"training.h_eth={h_eth} must be below training.h_mbl={h_mbl}")
-    paths = [str(p) for p in paths]
-    hbars = np.array([_hbar_of(p) for p in paths])
+    stores = [open_sample_store(p, cut=settings.cut) for p in paths]
+    hbars = np.array([float(s.attrs["hbar"]) for s in stores])
     groups = {
-        "ETH": [p for p, h in zip(paths, hbars) if np.isclose(h, h_eth)],
-        "MBL": [p for p, h in zip(paths, hbars) if np.isclose(h, h_mbl)],
-        "TR": [p for p, h in zip(paths, hbars) if h_eth < h < h_mbl and not np.isclose(h, h_eth) and not np.isclose(h, h_mbl)],
+        "ETH": [s for s, h in zip(stores, hbars) if np.isclose(h, h_eth)],
+        "MBL": [s for s, h in zip(stores, hbars) if np.isclose(h, h_mbl)],
+        "TR": [s for s, h in zip(stores, hbars) if h_eth < h < h_mbl and not np.isclose(h, h_eth) and not np.isclose(h, h_mbl)],
     }
     for name, members in groups.items():
         if not members:
             where = {"ETH": f"h_eth={h_eth}", "MBL": f"h_mbl={h_mbl}", "TR": f"{h_eth} < hbar < {h_mbl}"}[name]
-            raise InputError(f"no {name} samples ({where}) among the {len(paths)} stores given; hbar values: "
+            raise InputError(f"no {name} samples ({where}) among the {len(stores)} stores given; hbar values: "
                              f"{sorted(set(hbars.tolist()))}")
-    read = {name: [sample_features(p, settings, edge_fraction) for p in members] for name, members in groups.items()}
+    read = {name: [sample_features(s, settings, edge_fraction) for s in members] for name, members in groups.items()}
     sizes = {s.N for samples in read.values() for s in samples}
     if len(sizes) != 1:
         raise InputError(f"training data must come from one chain length, got N in {sorted(sizes)}")
