@@ -4,16 +4,21 @@
 #                                              STATE_DIR/slurm.conf, starts munged, slurmctld and
 #                                              slurmd, waits until the node is idle
 #   tests/slurm/stop-cluster.sh STATE_DIR      stops them by PID
-# The configuration stays in STATE_DIR (never /etc/slurm): clients find it through
-# SLURM_CONF=STATE_DIR/slurm.conf, which the tests set.
+# The configuration goes to STATE_DIR and to /etc/slurm/slurm.conf (srun inside jobs reads the
+# default path), marked as ours; a machine with its own Slurm configuration or daemons is left
+# alone (exit 77: the tests skip), and stop-cluster.sh removes only our file.
 # No accounting database: the executor plugin must poll with squeue (profiles/slurm's comment), which
 # needs MinJobAge >= 3 x slurm-init-seconds-before-status-checks; MinJobAge=300 here.
 # MPI: srun wires Open MPI ranks through PMIx (MpiDefault=pmix).
 set -eu
 state=$(realpath -m "${1:?usage: start-cluster.sh STATE_DIR}")
 if [ "$(id -u)" != 0 ]; then echo "start-cluster: needs root" >&2; exit 77; fi
+marker="# written by mblnn tests/slurm/start-cluster.sh"
 if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
   echo "start-cluster: Slurm daemons already run on this machine; not starting a test cluster beside them" >&2; exit 77
+fi
+if [ -e /etc/slurm/slurm.conf ] && ! head -n 1 /etc/slurm/slurm.conf | grep -qxF "$marker"; then
+  echo "start-cluster: /etc/slurm/slurm.conf belongs to this machine's Slurm; not replacing it" >&2; exit 77
 fi
 missing=""
 for p in slurmctld slurmd slurm-client munge; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
@@ -25,6 +30,7 @@ mkdir -p "$state/spool/ctld" "$state/spool/d" "$state/log" /run/munge /var/log/m
 cpus=$(nproc)
 memory=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)
 cat > "$state/slurm.conf" <<CONF
+$marker
 ClusterName=mblnn-ci
 SlurmctldHost=localhost
 SlurmUser=root
@@ -51,6 +57,8 @@ ReturnToService=2
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+mkdir -p /etc/slurm
+cp "$state/slurm.conf" /etc/slurm/slurm.conf
 export SLURM_CONF="$state/slurm.conf"
 [ -s /etc/munge/munge.key ] || { dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null; }
 chown -R munge: /etc/munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
