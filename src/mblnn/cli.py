@@ -129,7 +129,7 @@ def _dream(args: argparse.Namespace) -> int:
 
     from .atomic import atomic_write
     from .classification import feature_settings_of
-    from .datasets import sample_features, stack_features
+    from .datasets import sample_features
     from .dreaming import dream, select_starts
     from .learning import Ensemble
 
@@ -140,7 +140,7 @@ def _dream(args: argparse.Namespace) -> int:
     transition = [s for s in samples if data["h_eth"] < s.hbar < data["h_mbl"]]
     if not transition:
         raise InputError(f"dream: no sample store with {data['h_eth']} < hbar < {data['h_mbl']} among those given")
-    features, _ = stack_features(transition)
+    features = np.concatenate([s.features for s in transition])
     chosen = select_starts(ensemble.confidences(features).mean(axis=0), tuple(args.window), args.max_start, args.seed)
     result = dream(ensemble, features[chosen], args.target, steps=args.steps, step_size=args.step_size,
                    networks=args.networks, kind=settings.kind)

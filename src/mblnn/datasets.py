@@ -10,7 +10,7 @@ sample holds only the windows its targets chose, and is used whole. Classificati
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,9 +107,3 @@ def training_data(
         tr = tr[np.sort(rng.choice(len(tr), size=tr_max_spectra, replace=False))]
     return TrainingData(td_x=np.concatenate([eth, mbl]), td_y=np.r_[np.full(len(eth), ETH), np.full(len(mbl), MBL)], tr_x=tr)
 
-
-def stack_features(samples: Sequence[SampleFeatures]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenated features ``(n, n_in)`` and, for each row, the index of its sample in ``samples``."""
-    features = np.concatenate([s.features for s in samples])
-    owner = np.repeat(np.arange(len(samples)), [len(s.features) for s in samples])
-    return features, owner
