@@ -5,7 +5,7 @@
 #   snakemake --report results/report.html        the HTML report with the tables' figures
 
 from mblnn.resources import diagonalize_mem_mb, diagonalize_runtime
-from mblnn.config import cuts_for, ensembles, solver_arguments, training_arguments, training_cuts, uses_mpi, validate_config
+from mblnn.config import cuts_for, ensembles, solver_arguments, half_chain_cut, training_arguments, uses_mpi, validate_config
 
 configfile: "config/config.yaml"
 

@@ -5,6 +5,7 @@ from mblnn.config import (
     ConfigError,
     cuts_for,
     ensembles,
+    half_chain_cut,
     load_config,
     training_arguments,
     training_cuts,
@@ -21,7 +22,7 @@ def test_defaults_are_filled():
     assert cuts_for(config, 10) == [5]
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "medium.yaml", "paper.yaml"])
 def test_shipped_configs_are_valid(name):
     config = load_config(f"config/{name}")
     assert config["sizes"] and config["hbar"]
@@ -35,6 +36,8 @@ def test_hbar_grid_and_per_size_cuts():
     assert ensembles(config) == [(8, 4, "main"), (10, 4, "main"), (10, 5, "main"), (10, 6, "main")]
     config["training"]["variants"]["ablation"] = {"delta": 0.0, "mu": 1.0}
     assert training_cuts(config, 10, "ablation") == [5]
+    # the figures' reference ensemble is the half-chain one, not the first cut trained
+    assert half_chain_cut(config, 10, "main") == 5 and half_chain_cut(config, 10, "ablation") == 5
     assert "--delta 0.0 --mu 1.0" in training_arguments(config, "ablation")
 
 

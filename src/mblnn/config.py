@@ -167,6 +167,11 @@ def training_cuts(config: dict, N: int, variant: str) -> list[int]:
     return [min(cuts, key=lambda N_A: abs(N_A - N // 2))]
 
 
+def half_chain_cut(config: dict, N: int, variant: str) -> int:
+    """The cut of ``variant``'s ensembles for N nearest to the half chain N_A = N/2 (the paper's cut)."""
+    return min(training_cuts(config, N, variant), key=lambda N_A: abs(N_A - N // 2))
+
+
 def ensembles(config: dict) -> list[tuple[int, int, str]]:
     """Every (N, N_A, variant) of the campaign that trains an ensemble."""
     return [(N, N_A, variant) for N in config["sizes"] for variant in config["training"]["variants"]

@@ -267,12 +267,13 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     w1_init, b1_init, w2_init, b2_init = (np.stack([init[i] for init in inits]) for i in range(4))
     # Unit-major layout: row m·H + j holds hidden unit j of member m — its first-layer weights and
     # bias (n_in + 1 values) in `units_in`, its two output weights in `units_out`. Gathering the
-    # kept units is then a gather of whole rows, whose gradient TensorFlow scatters back cheaply.
+    # kept units is then a gather of whole rows, and their gradients a scatter-add of whole rows.
     units_in = tf.Variable(np.concatenate([w1_init, b1_init[:, None, :]], axis=1).transpose(0, 2, 1).reshape(M * H, n_in + 1))
     units_out = tf.Variable(w2_init.reshape(M * H, 2))
     b2 = tf.Variable(b2_init)
     variables = [units_in, units_out, b2]
     row_offset = tf.constant(np.arange(M, dtype=np.int32)[:, None] * H)
+    weight_columns = tf.constant(np.r_[np.ones(n_in, np.float32), 0.0].astype(np.float32))
     apply_gradients = _fused_optimizer(tf, variables, config)
     td_x, td_y = tf.constant(data.td_x, tf.float32), tf.constant(data.td_y, tf.int32)
     tr_x = tf.constant(data.tr_x, tf.float32)
@@ -290,20 +291,28 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         x = tf.concat([x, tf.ones_like(x[:, :, :1])], axis=2)  # a column of ones carries the bias
         labels = tf.gather(td_y, rows)
         kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, H), k=H // 2).indices  # (M, H/2): exactly half the units
-        rows_kept = tf.reshape(kept + row_offset, [-1])
+        rows_kept = tf.reshape(kept + row_offset, [-1, 1])
+        # A dropped unit contributes nothing to the output and receives no gradient (ReLU(0) = 0),
+        # so the step runs on the kept half only (inverted scaling by 2 on the output weights).
+        first = tf.reshape(tf.gather_nd(units_in, rows_kept), (-1, H // 2, n_in + 1))
+        second = tf.reshape(tf.gather_nd(units_out, rows_kept), (-1, H // 2, 2))
         with tf.GradientTape() as tape:
-            # A dropped unit contributes nothing to the output and receives no gradient (ReLU(0) = 0),
-            # so the step runs on the kept half only (inverted scaling by 2 on the output weights).
-            first = tf.reshape(tf.gather(units_in, rows_kept), (-1, H // 2, n_in + 1))
+            tape.watch([first, second])
             hidden = tf.nn.relu(tf.matmul(x, first, transpose_b=True))  # (M, 2B, H/2)
-            second = tf.reshape(tf.gather(units_out, rows_kept), (-1, H // 2, 2))
             logits = tf.matmul(hidden, 2.0 * second) + b2[:, None, :]
             ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
             log_p = tf.nn.log_softmax(logits[:, B:])
             entropy = tf.reduce_mean(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
-            decay = tf.reduce_sum(tf.square(tf.reshape(units_in, (-1, H, n_in + 1))[:, :, :n_in]), axis=[1, 2])
-            loss = tf.reduce_sum(ce + delta * entropy + mu * decay)
-        apply_gradients([tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)], t)
+            loss = tf.reduce_sum(ce + delta * entropy)
+        g_first, g_second, g_b2 = tape.gradient(loss, [first, second, b2])
+        # The decay μ‖V(2,1)‖² and its gradient 2μV(2,1) are written out by hand: the gradient is
+        # dense, and adding the kept units' gradients into it in place (one scatter-add) replaces
+        # zero-filling a dense copy of the sparse gradient and adding the two.
+        weights = units_in * weight_columns  # the bias column is not decayed
+        decay = tf.reduce_sum(tf.reshape(tf.square(weights), (M, -1)), axis=1)
+        g_in = tf.tensor_scatter_nd_add((2.0 * mu) * weights, rows_kept, tf.reshape(g_first, (-1, n_in + 1)))
+        g_out = tf.scatter_nd(rows_kept, tf.reshape(g_second, (-1, 2)), (M * H, 2))
+        apply_gradients([g_in, g_out, g_b2], t)
         return tf.stack([ce, entropy, decay], axis=1)
 
     curves = []

@@ -37,7 +37,7 @@ def main_variant():
 
 def half_chain_classifications():
     """Classification stores of the main variant at each N's half-chain cut."""
-    return [classification_path(N, training_cuts(config, N, main_variant())[0], main_variant()) for N in config["sizes"]]
+    return [classification_path(N, half_chain_cut(config, N, main_variant()), main_variant()) for N in config["sizes"]]
 
 
 def main_classifications():
@@ -48,7 +48,7 @@ def main_classifications():
 def dream_paths():
     """Dreams of the main variant's half-chain ensembles, one per target class and N."""
     main = main_variant()
-    return [f"results/dreams/N{N}/cut{training_cuts(config, N, main)[0]}/{main}_{target}.npz"
+    return [f"results/dreams/N{N}/cut{half_chain_cut(config, N, main)}/{main}_{target}.npz"
             for N in config["sizes"] for target in config["dreaming"]["targets"]]
 
 
