@@ -5,7 +5,8 @@
 #   snakemake --report results/report.html        the HTML report with the tables' figures
 
 from mblnn.resources import diagonalize_mem_mb, diagonalize_runtime
-from mblnn.config import cuts_for, ensembles, solver_arguments, half_chain_cut, training_arguments, uses_mpi, validate_config
+from mblnn.config import (confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut, solver_arguments,
+                          training_arguments, uses_mpi, validate_config)
 
 configfile: "config/config.yaml"
 
@@ -18,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/diagonalize.smk"
 include: "workflow/rules/learning.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/finite_size.smk"
 include: "workflow/rules/plots.smk"
 
 
@@ -26,4 +28,5 @@ rule all:
         "results/tables/level_statistics.csv",
         expand("results/tables/{table}.{suffix}", table=TABLES, suffix=TABLE_FORMATS),
         lambda wc: expand("results/tables/dreams.{suffix}", suffix=TABLE_FORMATS) if dream_paths() else [],
+        lambda wc: finite_size_outputs(),
         lambda wc: expand("results/figures/{figure}.{suffix}", figure=figures(), suffix=["png", "pdf"]),

@@ -22,7 +22,7 @@ def test_defaults_are_filled():
     assert cuts_for(config, 10) == [5]
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "medium.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "medium.yaml", "paper.yaml", "mobility_edge.yaml", "mobility_edge_local.yaml"])
 def test_shipped_configs_are_valid(name):
     config = load_config(f"config/{name}")
     assert config["sizes"] and config["hbar"]
@@ -60,6 +60,12 @@ def test_hbar_grid_and_per_size_cuts():
     ({"training": {"n_hidden": 33}}, "training.n_hidden", "multiple of 2"),
     ({"cut_offsets_by_size": {"12": [0]}}, "cut_offsets_by_size.12", "not among sizes"),
     ({"cut_offsets_by_size": {"8": [4]}}, "cut_offsets_by_size.8[0]", "outside"),
+    ({"finite_size": {"eps": [0.5]}}, "finite_size", "'fit_range' is a required property"),
+    ({"finite_size": {"fit_range": [6.0, 1.0]}}, "finite_size.fit_range", "below"),
+    ({"finite_size": {"fit_range": [4.0, 6.0]}}, "finite_size.fit_range", "fewer than 3"),
+    ({"finite_size": {"fit_range": [0.2, 13.0], "confusion": {"n_hidden": 33}}}, "finite_size.confusion.n_hidden", "even"),
+    ({"finite_size": {"fit_range": [0.2, 13.0], "eps": [0.3]}, "solver": {"default": "shift_invert"},
+      "shift_invert": {"targets": [0.5], "nev": 10}}, "finite_size.eps[0]", "no shift-invert target"),
 ])
 def test_errors_name_the_key(change, key, words):
     with pytest.raises(ConfigError) as error:

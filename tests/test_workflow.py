@@ -17,7 +17,9 @@ BIN = Path(sys.executable).parent
 TINY = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 11,
         "training": {"members": 3, "n_hidden": 64, "steps": 500, "learning_rate": 3e-3, "threads": 1},
         "dreaming": {"targets": ["mbl"], "networks": 2, "steps": 50, "step_size": 1e-3, "window": [0.0, 1.0]},
-        "analysis": {"eps_bins": 4}}
+        "analysis": {"eps_bins": 4},
+        "finite_size": {"eps": [0.5], "eps_width": 0.3, "fit_range": [0.25, 12.0], "degree": 1, "replicas": 5,
+                        "confusion": {"eps": [0.5], "repeats": 2, "n_hidden": 16, "steps": 100, "max_per_sample": 20}}}
 ED_ONLY = {"sizes": [6, 8], "hbar": [0.25, 6.0, 12.0], "realizations": 2, "seed": 11}
 
 
@@ -59,8 +61,15 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert pd.read_csv(results / "tables/consistency.csv")["changed"].between(0, 1).all()
     for table in ("transition_region", "spatial_structure", "single_realization", "fine_structure", "dreams"):
         assert not pd.read_parquet(results / f"tables/{table}.parquet").empty, table
+    edge = pd.read_parquet(results / "tables/mobility_edge.parquet")
+    assert set(edge["N"]) == {8, 10} and edge["r"].between(0, 1).all() and edge["confidence"].between(0, 1).all()
+    crossings = pd.read_csv(results / "tables/crossings.csv")
+    assert set(crossings["method"]) == {"gap_ratio", "network", "confusion"}
+    assert set(pd.read_csv(results / "tables/confusion.csv")["trial"]) == {1.625, 7.5}
+    assert list(pd.read_csv(results / "tables/scaling.csv")[["N_min", "N_max"]].itertuples(index=False, name=None)) in (
+        [(8, 10)] * 2, [])  # two observables, or none if the tiny grid cannot be fitted
     for figure in ("phase_diagram", "critical_field", "levels_vs_network", "consistency", "transition_region",
-                   "single_realization", "spatial_structure", "dreams"):
+                   "single_realization", "spatial_structure", "dreams", "mobility_edge", "scaling", "confusion"):
         assert (results / f"figures/{figure}.png").stat().st_size > 1000 and (results / f"figures/{figure}.pdf").exists()
     assert (results / "dreams/N10/cut5/main_mbl.npz").exists()
 
@@ -76,6 +85,8 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     # an analysis setting: only the tables that use it and their figures
     bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
     assert planned_jobs(bins) == {"phase_diagram_table": 1, "levels_vs_network_table": 1, "figure": 2, "all": 1}
+    fit = snakemake(tmp_path, {**TINY, "finite_size": {**TINY["finite_size"], "degree": 2}}, "-n")
+    assert planned_jobs(fit) == {"finite_size_tables": 1, "figure": 2, "all": 1}  # confusion is not retrained
     window = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "single_realization": {"window": 64}}}, "-n")
     assert planned_jobs(window) == {"single_realization_table": 1, "figure": 1, "all": 1}
 
@@ -106,11 +117,12 @@ def test_paper_campaign_plans_every_job(tmp_path):
     hbars, realizations = 95, 40
     # N = 12, 14, 16, 18; ensembles: main on every cut (N = 18: seven) + three ablations on N/2
     tables = ("phase_diagram", "critical_field", "consistency", "levels_vs_network", "transition_region",
-              "spatial_structure", "single_realization", "dreams")
+              "spatial_structure", "single_realization", "dreams", "confusion")
     # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI
     assert counts == {"diagonalize": 3 * hbars * realizations, "diagonalize_mpi": hbars * realizations,
                       "level_statistics": 1, "train": 10 + 12,
-                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 8, "all": 1}
+                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 11, "all": 1,
+                      "confusion": 4, "finite_size_tables": 1}
 
 
 def test_slurm_profile_resources_and_mpi_launcher(tmp_path):

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from .errors import InputError
 
 TABLE_KINDS = ("phase-diagram", "critical-field", "consistency", "levels-vs-network", "transition-region",
-               "single-realization", "spatial-structure", "dreams")
+               "single-realization", "spatial-structure", "dreams", "confusion")
+PLOT_KINDS = TABLE_KINDS + ("mobility-edge", "scaling")
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -173,7 +174,7 @@ def _table(args: argparse.Namespace) -> int:
     from .classification import open_classification
     from .tables import write_table
 
-    opened = [] if args.kind in ("dreams", "levels-vs-network") else [open_classification(p) for p in args.classifications]
+    opened = [] if args.kind in ("dreams", "levels-vs-network", "confusion") else [open_classification(p) for p in args.classifications]
     if args.kind == "phase-diagram":
         table = analysis.phase_diagram_table(opened, eps_bins=args.eps_bins, threshold=args.threshold)
     elif args.kind == "critical-field":
@@ -200,6 +201,10 @@ def _table(args: argparse.Namespace) -> int:
             with np.load(path, allow_pickle=False) as archive:
                 return {key: archive[key] for key in archive.files}
         table = analysis.dream_table(arrays(p) for p in args.classifications)
+    elif args.kind == "confusion":
+        from .confusion import confusion_table
+
+        table = confusion_table(pd.concat([pd.read_csv(p) for p in args.classifications], ignore_index=True))
     else:  # levels-vs-network
         if not (args.levels and args.phase):
             raise InputError("table levels-vs-network needs --levels and --phase")
@@ -210,13 +215,68 @@ def _table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confusion(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .confusion import confusion_transition, learning_by_confusion
+    from .datasets import FeatureSettings
+    from .finite_size import confusion_spectra
+    from .learning import TrainingConfig
+    from .tables import write_table
+
+    settings = FeatureSettings(cut=args.cut, fraction=args.fraction, kind=args.input)
+    config = TrainingConfig(n_hidden=args.n_hidden, steps=args.steps, batch=args.batch, mu=args.mu,
+                            learning_rate=args.learning_rate, seed=args.seed, log_every=args.steps)
+    frames = []
+    for eps in args.eps:
+        features, hbar, N = confusion_spectra(args.samples, settings, eps, args.eps_width, args.max_per_sample, args.seed)
+        started = time.perf_counter()
+        per_network = learning_by_confusion(features, hbar, config, repeats=args.repeats)
+        per_network.insert(0, "eps", eps)
+        per_network.insert(0, "N", N)
+        frames.append(per_network)
+        if not args.quiet:
+            best, spread = confusion_transition(per_network)
+            print(f"N = {N}, eps = {eps}: {len(features)} spectra, {len(per_network)} networks in "
+                  f"{time.perf_counter() - started:.1f} s; largest excess accuracy at hbar' = {best:g} (repeat spread {spread:.2g})")
+    write_table(pd.concat(frames, ignore_index=True), args.out)
+    return 0
+
+
+def _finite_size(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import finite_size
+    from .classification import open_classification
+    from .confusion import confusion_transitions
+    from .tables import write_table
+
+    ratios = finite_size.gap_ratio_curves(args.samples, args.eps, args.eps_width)
+    network = (finite_size.network_curves([open_classification(p) for p in args.classified], args.eps, args.eps_width)
+               if args.classified else None)
+    write_table(finite_size.mobility_edge_table(ratios, network), args.out)
+    crossings = finite_size.crossing_table(ratios, network, level=args.level, replicas=args.replicas, seed=args.seed)
+    if args.confusion:
+        per_network = pd.concat([pd.read_csv(p) for p in args.confusion], ignore_index=True)
+        crossings = pd.concat([crossings, confusion_transitions(per_network)], ignore_index=True)
+    write_table(crossings, args.crossings)
+    observables = {"gap_ratio": ratios, **({"network": network} if network is not None else {})}
+    scaling = finite_size.scaling_table(observables, tuple(args.fit_range), args.degree, args.replicas, args.seed)
+    write_table(scaling, args.scaling)
+    if not args.quiet:
+        print(crossings.to_string(index=False, max_rows=60))
+        print(scaling.to_string(index=False, max_rows=60))
+    return 0
+
+
 def _plot(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from . import plotting
 
     draw = getattr(plotting, "plot_" + args.kind.replace("-", "_"))
-    for path in draw(pd.read_csv(args.table), args.out):
+    extra = {"crossings": pd.read_csv(args.crossings)} if args.crossings else {}
+    for path in draw(pd.read_csv(args.table), args.out, **extra):
         if not args.quiet:
             print(path)
     return 0
@@ -316,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     table = commands.add_parser("table", help="phase-diagram tables from classification stores (writes .csv and .parquet)")
     table.add_argument("kind", choices=TABLE_KINDS)
     table.add_argument("classifications", nargs="*",
-                       help="classification stores written by 'mblnn classify' (dreams: the .npz of 'mblnn dream')")
+                       help="classification stores written by 'mblnn classify' (dreams: the .npz of 'mblnn dream'; "
+                            "confusion: the per-network tables of 'mblnn confusion')")
     table.add_argument("--eps-bins", type=int, default=10, help="energy-density bins (phase-diagram)")
     table.add_argument("--threshold", type=float, default=0.9, help="category threshold of Appendix C")
     table.add_argument("--thresholds", type=_floats, default=(0.6, 0.7, 0.8, 0.9, 0.95), help="h_c scan thresholds")
@@ -334,9 +395,47 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--quiet", action="store_true")
     table.set_defaults(handler=_table)
 
+    confusion = commands.add_parser("confusion", help="learning by confusion on the spectra of one N (writes .csv and .parquet)")
+    confusion.add_argument("samples", nargs="+", help="sample stores of one N, every hbar")
+    confusion.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
+    confusion.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept")
+    confusion.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"))
+    confusion.add_argument("--eps", type=_floats, default=(0.5,), help="energy-density bin centres, e.g. 0.3,0.5")
+    confusion.add_argument("--eps-width", type=float, default=0.1, help="bin width: states with |eps - centre| <= width/2")
+    confusion.add_argument("--max-per-sample", type=int, help="states per sample and bin (seeded choice)")
+    confusion.add_argument("--repeats", type=int, default=3, help="networks per trial point (default 3)")
+    confusion.add_argument("--n-hidden", type=int, default=64)
+    confusion.add_argument("--steps", type=int, default=1000)
+    confusion.add_argument("--batch", type=int, default=100)
+    confusion.add_argument("--mu", type=float, default=0.0, help="weight decay of the first-layer weights")
+    confusion.add_argument("--learning-rate", type=float, default=1e-3)
+    confusion.add_argument("--seed", type=int, default=0)
+    confusion.add_argument("--out", required=True, help="per-network table (.csv; a .parquet is written beside it)")
+    confusion.add_argument("--quiet", action="store_true")
+    confusion.set_defaults(handler=_confusion)
+
+    sizes = commands.add_parser("finite-size", help="energy-resolved transition: r and network curves, crossings, "
+                                                    "scaling collapse (writes .csv and .parquet)")
+    sizes.add_argument("samples", nargs="+", help="sample stores of every N and hbar")
+    sizes.add_argument("--classified", nargs="*", default=[], help="classification stores, one per N (half-chain main ensemble)")
+    sizes.add_argument("--confusion", nargs="*", default=[], help="per-network tables of 'mblnn confusion' (.csv)")
+    sizes.add_argument("--eps", type=_floats, default=(0.5,), help="energy-density bin centres")
+    sizes.add_argument("--eps-width", type=float, default=0.1, help="bin width: states with |eps - centre| <= width/2")
+    sizes.add_argument("--level", type=float, default=0.5, help="network confidence level of the transition line")
+    sizes.add_argument("--fit-range", type=_floats, required=True, help="hbar window of the scaling collapse, e.g. 1,6")
+    sizes.add_argument("--degree", type=int, default=3, help="polynomial degree of the scaling function")
+    sizes.add_argument("--replicas", type=int, default=200, help="bootstrap replicas")
+    sizes.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    sizes.add_argument("--out", required=True, help="mobility-edge table (.csv)")
+    sizes.add_argument("--crossings", required=True, help="transition-point table (.csv)")
+    sizes.add_argument("--scaling", required=True, help="scaling-collapse table (.csv)")
+    sizes.add_argument("--quiet", action="store_true")
+    sizes.set_defaults(handler=_finite_size)
+
     plot = commands.add_parser("plot", help="draw a table (writes .png and .pdf)")
-    plot.add_argument("kind", choices=TABLE_KINDS)
+    plot.add_argument("kind", choices=PLOT_KINDS)
     plot.add_argument("table", help="the table (.csv) of the same kind")
+    plot.add_argument("--crossings", help="mobility-edge: the transition-point table to draw over it")
     plot.add_argument("--out", required=True, help="output figure (.png; a .pdf is written beside it)")
     plot.add_argument("--quiet", action="store_true")
     plot.set_defaults(handler=_plot)

@@ -120,6 +120,30 @@ def _physics_errors(config: dict) -> Iterator[str]:
     low, high = config["level_statistics"]["eps_window"]
     if low >= high:
         yield f"config key level_statistics.eps_window: eps_min={low} must be below eps_max={high}"
+    yield from _finite_size_errors(config)
+
+
+def _finite_size_errors(config: dict) -> Iterator[str]:
+    if "finite_size" not in config:
+        return
+    section = config["finite_size"]
+    low, high = section["fit_range"]
+    if low >= high:
+        yield f"config key finite_size.fit_range: hbar_min={low} must be below hbar_max={high}"
+    elif sum(low <= h <= high for h in config["hbar"]) < 3:
+        yield f"config key finite_size.fit_range: fewer than 3 of hbar {config['hbar']} lie in [{low}, {high}]"
+    if len(config["hbar"]) < 3:
+        yield "config key hbar: learning by confusion and crossings need at least 3 disorder strengths"
+    if section["confusion"]["n_hidden"] % 2:
+        yield f"config key finite_size.confusion.n_hidden: must be even (half the units are dropped), got {section['confusion']['n_hidden']}"
+    shift_invert = [N for N in config["sizes"] if solver_for(config, N) == "shift_invert"]
+    if shift_invert:
+        width = section["eps_width"]
+        for key, centres in (("finite_size.eps", section["eps"]), ("finite_size.confusion.eps", section["confusion"]["eps"])):
+            for i, eps in enumerate(centres):
+                if not any(abs(eps - t) <= width / 2 for t in config["shift_invert"]["targets"]):
+                    yield (f"config key {key}[{i}]: no shift-invert target within eps_width/2 = {width / 2} of {eps} "
+                           f"(N = {shift_invert} have states only near shift_invert.targets)")
 
 
 def validate_config(config: dict, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
@@ -189,6 +213,31 @@ def training_arguments(config: dict, variant: str) -> str:
         "--batch", str(t["batch"]), "--optimizer", t["optimizer"], "--learning-rate", repr(float(t["learning_rate"])),
         "--init-std", repr(float(t["init_std"])), "--seed", str(t["seed"]),
         "--delta", repr(float(v["delta"])), "--mu", repr(float(v["mu"])),
+    ]
+    return " ".join(shlex.quote(a) for a in arguments)
+
+
+def confusion_arguments(config: dict) -> str:
+    """The ``mblnn confusion`` options from ``finite_size`` (everything that affects the result)."""
+    section = config["finite_size"]
+    c = section["confusion"]
+    arguments = [
+        "--fraction", repr(float(config["training"]["fraction"])), "--input", config["training"]["input"],
+        "--eps", ",".join(map(repr, map(float, c["eps"]))), "--eps-width", repr(float(section["eps_width"])),
+        "--max-per-sample", str(c["max_per_sample"]), "--repeats", str(c["repeats"]), "--n-hidden", str(c["n_hidden"]),
+        "--steps", str(c["steps"]), "--batch", str(c["batch"]), "--learning-rate", repr(float(c["learning_rate"])),
+        "--mu", repr(float(c["mu"])), "--seed", str(c["seed"]),
+    ]
+    return " ".join(shlex.quote(a) for a in arguments)
+
+
+def finite_size_arguments(config: dict) -> str:
+    """The ``mblnn finite-size`` options from ``finite_size``."""
+    section = config["finite_size"]
+    arguments = [
+        "--eps", ",".join(map(repr, map(float, section["eps"]))), "--eps-width", repr(float(section["eps_width"])),
+        "--level", repr(float(section["level"])), "--fit-range", ",".join(map(repr, map(float, section["fit_range"]))),
+        "--degree", str(section["degree"]), "--replicas", str(section["replicas"]), "--seed", str(section["seed"]),
     ]
     return " ".join(shlex.quote(a) for a in arguments)
 

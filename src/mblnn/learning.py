@@ -101,7 +101,10 @@ def trimmed_states(n_states: int, edge_fraction: float = 0.1) -> slice:
 @dataclass
 class TrainingData:
     """Labelled data TD (features ``td_x (n_td, n_in)``, labels ``td_y (n_td,)``: 0 ETH, 1 MBL) and
-    unlabelled transition-region spectra ``tr_x (n_tr, n_in)``."""
+    unlabelled transition-region spectra ``tr_x (n_tr, n_in)``.
+
+    ``td_y`` may also be ``(M, n_td)``: one labelling per ensemble member (learning by confusion,
+    where every member tries another trial transition point on the same spectra)."""
 
     td_x: np.ndarray
     td_y: np.ndarray
@@ -110,8 +113,11 @@ class TrainingData:
     def __post_init__(self):
         if self.td_x.ndim != 2 or self.tr_x.ndim != 2 or self.td_x.shape[1] != self.tr_x.shape[1]:
             raise InputError(f"TD and TR features must be 2-D with equal widths: {self.td_x.shape}, {self.tr_x.shape}")
-        if set(np.unique(self.td_y)) != {ETH, MBL}:
-            raise InputError("TD must hold both labels (ETH = 0 and MBL = 1)")
+        labels = np.atleast_2d(self.td_y)
+        if labels.ndim != 2 or labels.shape[1] != len(self.td_x):
+            raise InputError(f"TD labels must have shape (n_td,) or (members, n_td) with n_td = {len(self.td_x)}, got {self.td_y.shape}")
+        if any(set(np.unique(row)) != {ETH, MBL} for row in labels):
+            raise InputError("TD must hold both labels (ETH = 0 and MBL = 1) in every labelling")
         if len(self.tr_x) == 0:
             raise InputError("TR is empty: the confidence term needs unlabelled spectra between h_ETH and h_MBL")
 
@@ -264,6 +270,9 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         inits.append([rng.normal(0.0, config.init_std, size=s).astype(np.float32)
                       for s in ((n_in, H), (H,), (H, 2), (2,))])
     M = len(members)
+    per_member_labels = np.ndim(data.td_y) == 2
+    if per_member_labels and len(data.td_y) != M:
+        raise InputError(f"TD has {len(data.td_y)} labellings for {M} members")
     w1_init, b1_init, w2_init, b2_init = (np.stack([init[i] for init in inits]) for i in range(4))
     # Unit-major layout: row m·H + j holds hidden unit j of member m — its first-layer weights and
     # bias (n_in + 1 values) in `units_in`, its two output weights in `units_out`. Gathering the
@@ -289,7 +298,7 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         tr_rows = tf.cast(tf.floor(_hash_uniform(tf, keys, t, 1, B) * n_tr), tf.int64)
         x = tf.concat([tf.gather(td_x, rows), tf.gather(tr_x, tr_rows)], axis=1)  # (M, 2B, n_in)
         x = tf.concat([x, tf.ones_like(x[:, :, :1])], axis=2)  # a column of ones carries the bias
-        labels = tf.gather(td_y, rows)
+        labels = tf.gather(td_y, rows, batch_dims=1) if per_member_labels else tf.gather(td_y, rows)
         kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, H), k=H // 2).indices  # (M, H/2): exactly half the units
         rows_kept = tf.reshape(kept + row_offset, [-1, 1])
         # A dropped unit contributes nothing to the output and receives no gradient (ReLU(0) = 0),
@@ -326,5 +335,6 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
                         curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
     test_x = data.td_x[np.stack(test_idx)]  # (M, n_test, n_in)
     predicted = np.argmax(ensemble.logits_per_member(test_x), axis=-1)
-    ensemble.test_accuracy = (predicted == data.td_y[np.stack(test_idx)]).mean(axis=1)
+    truth = np.take_along_axis(data.td_y, np.stack(test_idx), axis=1) if per_member_labels else data.td_y[np.stack(test_idx)]
+    ensemble.test_accuracy = (predicted == truth).mean(axis=1)
     return ensemble

@@ -214,3 +214,73 @@ def plot_dreams(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
     axes[0][0].set_ylabel(r"entanglement level $\xi = -\ln\lambda$")
     axes[0][0].legend(fontsize="x-small")
     return save_figure(figure, path)
+
+
+def plot_mobility_edge(table: pd.DataFrame, path: str | os.PathLike, crossings: pd.DataFrame | None = None) -> list[Path]:
+    """Energy-resolved phase diagram in the style of Luitz, Laflorencie & Alet, PRB 91, 081103 (2015),
+    Fig. 1: the mean gap ratio r(h̄, ε) and the network's MBL confidence for the largest N, with the
+    transition points of ``crossings`` (r crossings of consecutive N; the network's 50 % line per N)
+    drawn over both. Open chain (Luitz et al.: periodic)."""
+    plt = _pyplot()
+    largest = table["N"].max()
+    part = table[table["N"] == largest]
+    panels = [("r", r"mean gap ratio $\langle r\rangle$", "viridis", (POISSON_MEAN_GAP_RATIO, GOE_MEAN_GAP_RATIO))]
+    if part["confidence"].notna().any():
+        panels.append(("confidence", "MBL confidence (network)", "coolwarm", (0, 1)))
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), sharey=True, squeeze=False)
+    eps = np.sort(part["eps"].unique())
+    hbar = np.sort(part["hbar"].unique())
+    for ax, (column, label, cmap, (low, high)) in zip(axes[0], panels):
+        grid = part.pivot_table(index="eps", columns="hbar", values=column).reindex(index=eps, columns=hbar)
+        mesh = ax.pcolormesh(_edges(hbar), _edges(eps), grid.values, shading="flat", cmap=cmap, vmin=low, vmax=high)
+        figure.colorbar(mesh, ax=ax, label=label)
+        if crossings is not None and len(crossings):
+            for (method, small, large), points in crossings.groupby(["method", "N_small", "N_large"]):
+                points = points.sort_values("eps")
+                name = f"r crossing N = {small}, {large}" if method == "gap_ratio" else f"{method} N = {small}"
+                ax.errorbar(points["hbar_c"], points["eps"], xerr=points["error"], marker="o" if method == "gap_ratio" else "s",
+                            ms=4, capsize=2, lw=1, label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel(r"disorder strength $\bar h$ (J = 1)")
+        ax.set_title(f"N = {largest}, open chain")
+    axes[0][0].set_ylabel(r"energy density $\epsilon$")
+    if crossings is not None and len(crossings):
+        axes[0][-1].legend(fontsize="x-small", loc="upper right")
+    return save_figure(figure, path)
+
+
+def plot_scaling(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Drift of the scaling-collapse estimates with the largest N included: h̄_c and ν (bootstrap
+    errors) against N_max, one line per (observable, ε)."""
+    plt = _pyplot()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8.8, 3.4))
+    for (observable, eps), part in table.groupby(["observable", "eps"]):
+        part = part.sort_values("N_max")
+        left.errorbar(part["N_max"], part["hbar_c"], yerr=part["hbar_c_error"], marker="o", capsize=3,
+                      label=f"{observable}, ε = {eps:g}")
+        right.errorbar(part["N_max"], part["nu"], yerr=part["nu_error"], marker="o", capsize=3)
+    left.set_ylabel(r"$\bar h_c$ of the collapse")
+    right.set_ylabel(r"$\nu$ of the collapse")
+    for ax in (left, right):
+        ax.set_xlabel(r"largest $N$ included")
+    left.legend(fontsize="x-small")
+    return save_figure(figure, path)
+
+
+def plot_confusion(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+    """Learning by confusion: test accuracy against the trial transition point h̄' (the W shape),
+    with the majority-label accuracy (dashed), one panel per ε bin, one line per N."""
+    plt = _pyplot()
+    bins = sorted(table["eps"].unique())
+    figure, axes = plt.subplots(1, len(bins), figsize=(4.6 * len(bins), 3.4), squeeze=False, sharey=True)
+    for ax, eps in zip(axes[0], bins):
+        for N, part in table[table["eps"] == eps].groupby("N"):
+            part = part.sort_values("trial")
+            line = ax.errorbar(part["trial"], part["accuracy"], yerr=part["accuracy_std"], marker="o", capsize=3, label=f"N = {N}")
+            ax.plot(part["trial"], part["trivial"], ls="--", lw=0.8, color=line[0].get_color())
+        ax.set_xscale("log")
+        ax.set_xlabel(r"trial transition point $\bar h'$")
+        ax.set_title(f"ε = {eps:g}")
+    axes[0][0].set_ylabel("test accuracy (-- majority label)")
+    axes[0][0].legend(fontsize="small")
+    return save_figure(figure, path)

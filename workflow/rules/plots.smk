@@ -9,22 +9,32 @@ FIGURES = {
     "single_realization": ("single-realization", "results/tables/single_realization.csv"),
     "spatial_structure": ("spatial-structure", "results/tables/spatial_structure.csv"),
     "dreams": ("dreams", "results/tables/dreams.csv"),
+    "mobility_edge": ("mobility-edge", "results/tables/mobility_edge.csv"),
+    "scaling": ("scaling", "results/tables/scaling.csv"),
+    "confusion": ("confusion", "results/tables/confusion.csv"),
 }
+#: tables drawn over a figure's own (plot option → table)
+FIGURE_OVERLAYS = {"mobility_edge": {"--crossings": "results/tables/crossings.csv"}}
 
 
 def figures():
-    """The figures of this campaign: dreams only when dreaming is configured."""
-    return [name for name in FIGURES if name != "dreams" or config["dreaming"]["targets"]]
+    """The figures of this campaign: dreams only when dreaming is configured, the finite-size ones
+    only with a finite_size section (confusion only with confusion bins)."""
+    wanted = {"dreams": bool(config["dreaming"]["targets"]), "mobility_edge": finite_size_enabled(),
+              "scaling": finite_size_enabled(), "confusion": finite_size_enabled() and bool(confusion_paths())}
+    return [name for name in FIGURES if wanted.get(name, True)]
 
 
 rule figure:
     input:
-        lambda wc: FIGURES[wc.figure][1],
+        table=lambda wc: FIGURES[wc.figure][1],
+        overlays=lambda wc: list(FIGURE_OVERLAYS.get(wc.figure, {}).values()),
     output:
         png=report("results/figures/{figure}.png", category="Figures", caption="../report/figure.rst"),
         pdf="results/figures/{figure}.pdf",
     params:
         kind=lambda wc: FIGURES[wc.figure][0],
+        overlays=lambda wc: " ".join(f"{option} {path}" for option, path in FIGURE_OVERLAYS.get(wc.figure, {}).items()),
     wildcard_constraints:
         figure="|".join(FIGURES),
     conda:
@@ -32,4 +42,4 @@ rule figure:
     log:
         "results/logs/figures/{figure}.log",
     shell:
-        "mblnn plot {params.kind} {input} --out {output.png} > {log} 2>&1"
+        "mblnn plot {params.kind} {input.table} {params.overlays} --out {output.png} > {log} 2>&1"
