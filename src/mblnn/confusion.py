@@ -83,7 +83,7 @@ def confusion_curve(per_network: pd.DataFrame) -> pd.DataFrame:
 
 def _peak(trial: np.ndarray, accuracy: np.ndarray, trivial: np.ndarray) -> float:
     excess = accuracy - trivial
-    informative = excess >= 0.5 * excess.max()
+    informative = excess >= excess.max() - 0.5 * abs(excess.max())  # half the largest excess (if any)
     return float(trial[informative][np.argmax(accuracy[informative])])
 
 
