@@ -98,6 +98,10 @@ def test_finite_size_tables_have_their_schema():
     scaling = scaling_table({"gap_ratio": ratios}, (1.0, 6.0), degree=3, replicas=10)
     assert list(scaling[["N_min", "N_max", "n_sizes"]].itertuples(index=False, name=None)) == [(10, 12, 2), (10, 14, 3)]
     assert scaling[["hbar_c", "nu", "hbar_c_error", "nu_error", "cost"]].notna().all().all()
+    assert scaling["at_bound"].dtype == bool and not scaling["at_bound"].any()
+    # the network's saturated plateaus are left out when asked: fewer points, still a fit
+    bounded = scaling_table({"network": network}, (1.0, 6.0), degree=2, replicas=5, value_ranges={"network": (0.02, 0.98)})
+    assert len(bounded) == 2 and bounded["hbar_c"].between(1.0, 6.0).all()
 
 
 def test_confusion_labels_and_trials():

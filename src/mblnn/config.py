@@ -238,6 +238,7 @@ def finite_size_arguments(config: dict) -> str:
         "--eps", ",".join(map(repr, map(float, section["eps"]))), "--eps-width", repr(float(section["eps_width"])),
         "--level", repr(float(section["level"])), "--fit-range", ",".join(map(repr, map(float, section["fit_range"]))),
         "--degree", str(section["degree"]), "--replicas", str(section["replicas"]), "--seed", str(section["seed"]),
+        "--network-range", ",".join(map(repr, map(float, section["network_range"]))),
     ]
     return " ".join(shlex.quote(a) for a in arguments)
 

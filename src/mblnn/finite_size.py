@@ -161,11 +161,14 @@ def crossing_table(ratios: Curves, network: Curves | None = None, level: float =
 
 
 def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], degree: int = 3, replicas: int = 100,
-                  seed: int = 0) -> pd.DataFrame:
+                  seed: int = 0, value_ranges: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Scaling collapse y = f((h̄ - h̄_c) N^{1/ν}) per observable (``curves``: name → Curves) and ε,
     for every largest size N_max (sizes N_min … N_max, at least two): the drift of h̄_c and ν with
     the sizes included. Columns: observable, eps, N_min, N_max, n_sizes, hbar_c, hbar_c_error, nu,
-    nu_error, cost (χ²/dof with the standard errors over realizations as weights)."""
+    nu_error, cost (χ²/dof with the standard errors over realizations as weights), at_bound (the
+    optimum sits on the edge of the search: h̄_c at an end of ``fit_range`` or ν at 0.2 or 10 — not
+    determined by the data). ``value_ranges`` (observable → (low, high)) drops points whose mean is
+    outside, e.g. the network's saturated plateaus (see :func:`mblnn.scaling.bootstrap_scaling_collapse`)."""
     rows = []
     for name, c in curves.items():
         for eps in c.eps():
@@ -174,13 +177,14 @@ def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], 
                 included = sizes[:k]
                 try:
                     fit, hbar_c, nu = bootstrap_scaling_collapse(
-                        c.hbar, {N: c.values[(N, eps)] for N in included}, fit_range, degree, replicas, seed)
+                        c.hbar, {N: c.values[(N, eps)] for N in included}, fit_range, degree, replicas, seed,
+                        value_range=(value_ranges or {}).get(name))
                 except InputError:
                     continue  # too few points in the window for this degree: no row rather than a bad fit
                 rows.append({"observable": name, "eps": eps, "N_min": included[0], "N_max": included[-1], "n_sizes": k,
                              "hbar_c": hbar_c.value, "hbar_c_error": hbar_c.error, "nu": nu.value, "nu_error": nu.error,
-                             "cost": fit.cost})
-    columns = ["observable", "eps", "N_min", "N_max", "n_sizes", "hbar_c", "hbar_c_error", "nu", "nu_error", "cost"]
+                             "cost": fit.cost, "at_bound": fit.at_bound})
+    columns = ["observable", "eps", "N_min", "N_max", "n_sizes", "hbar_c", "hbar_c_error", "nu", "nu_error", "cost", "at_bound"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -18,8 +18,14 @@ depends only on (seed, m) and the step — a counter-based hash inside the graph
 trains exactly as it would alone, whatever the ensemble it belongs to. The ensemble's loss is the
 sum of the members' losses, whose gradient with respect to member m's weights is member m's own.
 
+Speed: only the kept half of the hidden units is gathered and computed each step, and the parameter
+update (dense decay gradient + scattered unit gradients + Adam) is one XLA-compiled program, since it
+is memory-bound (see :func:`_compiled_update`; numbers in the README).
+
 Determinism: TensorFlow op determinism is enabled (``tf.config.experimental.enable_op_determinism``);
-the same data, seeds and configuration give the same confidences.
+the XLA update scatters into distinct rows only (each kept unit once), so its result does not depend
+on the order of the additions. The same data, seeds and configuration give the same confidences
+(tested bit for bit).
 """
 
 from __future__ import annotations
@@ -223,25 +229,41 @@ def _hash_uniform(tf, keys, step, stream: int, n: int):
     return tf.cast(tf.bitwise.right_shift(x, 8), tf.float32) * (1.0 / (1 << 24))
 
 
-def _fused_optimizer(tf, variables, config: TrainingConfig):
-    """Adam (β1 = 0.9, β2 = 0.999, ε = 1e-7, Keras's defaults) or plain SGD with TensorFlow's fused
-    update kernels: one pass over the stacked parameters per step instead of one per arithmetic op."""
-    lr = tf.constant(config.learning_rate, tf.float32)
-    if config.optimizer == "sgd":
-        def apply(gradients, step):
-            for variable, gradient in zip(variables, gradients):
-                tf.raw_ops.ResourceApplyGradientDescent(var=variable.handle, alpha=lr, delta=gradient)
-        return apply
-    slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in variables]
-    beta1, beta2, epsilon = tf.constant(0.9), tf.constant(0.999), tf.constant(1e-7)
+def _compiled_update(tf, units_in, units_out, b2, decay_gradient, config: TrainingConfig):
+    """The parameter update of one step as one XLA program: Adam (β1 = 0.9, β2 = 0.999, ε = 1e-7,
+    Keras's defaults and TensorFlow's fused-kernel formula) or plain SGD.
 
-    def apply(gradients, step):
+    The dense gradient of the first layer is the decay's 2μV(2,1) (``units_in · decay_gradient``)
+    plus the kept units' gradients scattered into their rows; XLA fuses building it with the Adam
+    moments and the weight update into single passes over the stacked parameters, which are large
+    (M · n2 · (n1 + 1) floats) and make the update memory-bound: separate kernels were 3.5 ms of a
+    15 ms step (bench/train.py). Returns ``update(rows (K, 1), rows_in (K, n1 + 1), rows_out (K, 2),
+    gradient_b2 (M, 2), step)``.
+    """
+    variables = (units_in, units_out, b2)
+    lr = config.learning_rate
+    if config.optimizer == "adam":
+        slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in variables]
+    beta1, beta2, epsilon = 0.9, 0.999, 1e-7
+
+    @tf.function(jit_compile=True)
+    def update(rows, rows_in, rows_out, gradient_b2, step):
+        gradients = (tf.tensor_scatter_nd_add(units_in * decay_gradient, rows, rows_in),
+                     tf.scatter_nd(rows, rows_out, tf.shape(units_out, out_type=rows.dtype)), gradient_b2)
+        if config.optimizer == "sgd":
+            for variable, gradient in zip(variables, gradients):
+                variable.assign_sub(lr * gradient)
+            return
         t = tf.cast(step + 1, tf.float32)
+        lr_t = lr * tf.sqrt(1.0 - tf.pow(beta2, t)) / (1.0 - tf.pow(beta1, t))
         for variable, (m, v), gradient in zip(variables, slots, gradients):
-            tf.raw_ops.ResourceApplyAdam(var=variable.handle, m=m.handle, v=v.handle, beta1_power=tf.pow(beta1, t),
-                                         beta2_power=tf.pow(beta2, t), lr=lr, beta1=beta1, beta2=beta2,
-                                         epsilon=epsilon, grad=gradient)
-    return apply
+            m_new = m + (gradient - m) * (1.0 - beta1)
+            v_new = v + (tf.square(gradient) - v) * (1.0 - beta2)
+            m.assign(m_new)
+            v.assign(v_new)
+            variable.assign_sub(lr_t * m_new / (tf.sqrt(v_new) + epsilon))
+
+    return update
 
 
 def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingConfig = TrainingConfig()) -> Ensemble:
@@ -280,26 +302,27 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     units_in = tf.Variable(np.concatenate([w1_init, b1_init[:, None, :]], axis=1).transpose(0, 2, 1).reshape(M * H, n_in + 1))
     units_out = tf.Variable(w2_init.reshape(M * H, 2))
     b2 = tf.Variable(b2_init)
-    variables = [units_in, units_out, b2]
     row_offset = tf.constant(np.arange(M, dtype=np.int32)[:, None] * H)
-    weight_columns = tf.constant(np.r_[np.ones(n_in, np.float32), 0.0].astype(np.float32))
-    apply_gradients = _fused_optimizer(tf, variables, config)
+    weight_columns = tf.constant(np.r_[np.ones(n_in, np.float32), 0.0].astype(np.float32))  # the bias is not decayed
+    decay_gradient = tf.constant(np.r_[np.full(n_in, 2.0 * config.mu), 0.0].astype(np.float32))
+    apply_update = _compiled_update(tf, units_in, units_out, b2, decay_gradient, config)
     td_x, td_y = tf.constant(data.td_x, tf.float32), tf.constant(data.td_y, tf.int32)
     tr_x = tf.constant(data.tr_x, tf.float32)
     train_rows = tf.constant(np.stack(train_idx), tf.int64)
     keys = tf.constant([member_key(config.seed, m) for m in members], tf.int64)
     B, n_tr = config.batch, len(data.tr_x)
-    delta, mu = tf.constant(config.delta, tf.float32), tf.constant(config.mu, tf.float32)
+    delta = tf.constant(config.delta, tf.float32)
 
-    @tf.function  # XLA (jit_compile=True) measured slower here: 6.9 s vs 5.1 s in bench/train.py --quick
-    def step(t):
+    @tf.function  # the whole step under XLA was slower (6.9 s vs 5.1 s on bench/train.py --quick); only the update is
+    def step(t, log: bool):
         picks = tf.cast(tf.floor(_hash_uniform(tf, keys, t, 0, B) * n_train), tf.int64)
         rows = tf.gather(train_rows, picks, batch_dims=1)  # (M, B)
         tr_rows = tf.cast(tf.floor(_hash_uniform(tf, keys, t, 1, B) * n_tr), tf.int64)
         x = tf.concat([tf.gather(td_x, rows), tf.gather(tr_x, tr_rows)], axis=1)  # (M, 2B, n_in)
         x = tf.concat([x, tf.ones_like(x[:, :, :1])], axis=2)  # a column of ones carries the bias
         labels = tf.gather(td_y, rows, batch_dims=1) if per_member_labels else tf.gather(td_y, rows)
-        kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, H), k=H // 2).indices  # (M, H/2): exactly half the units
+        # exactly half the units: those of the H/2 largest hash values (in no particular order)
+        kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, H), k=H // 2, sorted=False).indices  # (M, H/2)
         rows_kept = tf.reshape(kept + row_offset, [-1, 1])
         # A dropped unit contributes nothing to the output and receives no gradient (ReLU(0) = 0),
         # so the step runs on the kept half only (inverted scaling by 2 on the output weights).
@@ -314,20 +337,18 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
             entropy = tf.reduce_mean(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
             loss = tf.reduce_sum(ce + delta * entropy)
         g_first, g_second, g_b2 = tape.gradient(loss, [first, second, b2])
-        # The decay μ‖V(2,1)‖² and its gradient 2μV(2,1) are written out by hand: the gradient is
-        # dense, and adding the kept units' gradients into it in place (one scatter-add) replaces
-        # zero-filling a dense copy of the sparse gradient and adding the two.
-        weights = units_in * weight_columns  # the bias column is not decayed
-        decay = tf.reduce_sum(tf.reshape(tf.square(weights), (M, -1)), axis=1)
-        g_in = tf.tensor_scatter_nd_add((2.0 * mu) * weights, rows_kept, tf.reshape(g_first, (-1, n_in + 1)))
-        g_out = tf.scatter_nd(rows_kept, tf.reshape(g_second, (-1, 2)), (M * H, 2))
-        apply_gradients([g_in, g_out, g_b2], t)
+        if log:  # the decay μ‖V(2,1)‖² (before this step's update) is only recorded; its gradient is in the update
+            decay = tf.reduce_sum(tf.reshape(tf.square(units_in * weight_columns), (M, -1)), axis=1)
+        else:
+            decay = tf.zeros_like(ce)
+        apply_update(rows_kept, tf.reshape(g_first, (-1, n_in + 1)), tf.reshape(g_second, (-1, 2)), g_b2, t)
         return tf.stack([ce, entropy, decay], axis=1)
 
     curves = []
     for t in range(config.steps):
-        terms = step(tf.constant(t, tf.int64))
-        if t % config.log_every == 0 or t == config.steps - 1:
+        log = t % config.log_every == 0 or t == config.steps - 1
+        terms = step(tf.constant(t, tf.int64), log)
+        if log:
             curves.append(terms.numpy())
     per_unit = units_in.numpy().reshape(M, H, n_in + 1)
     ensemble = Ensemble(w1=np.ascontiguousarray(per_unit[:, :, :n_in].transpose(0, 2, 1)), b1=per_unit[:, :, n_in].copy(),

@@ -230,9 +230,12 @@ def plot_mobility_edge(table: pd.DataFrame, path: str | os.PathLike, crossings: 
     figure, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), sharey=True, squeeze=False)
     eps = np.sort(part["eps"].unique())
     hbar = np.sort(part["hbar"].unique())
+    # one ε bin: a band of height 0.1 rather than the whole axis, which would suggest data at every ε
+    eps_edges = _edges(eps) if len(eps) > 1 else np.array([eps[0] - 0.05, eps[0] + 0.05])
     for ax, (column, label, cmap, (low, high)) in zip(axes[0], panels):
         grid = part.pivot_table(index="eps", columns="hbar", values=column).reindex(index=eps, columns=hbar)
-        mesh = ax.pcolormesh(_edges(hbar), _edges(eps), grid.values, shading="flat", cmap=cmap, vmin=low, vmax=high)
+        mesh = ax.pcolormesh(_edges(hbar), eps_edges, grid.values, shading="flat", cmap=cmap, vmin=low, vmax=high)
+        ax.set_ylim(0, 1)
         figure.colorbar(mesh, ax=ax, label=label)
         if crossings is not None and len(crossings):
             for (method, small, large), points in crossings.groupby(["method", "N_small", "N_large"]):
@@ -245,7 +248,9 @@ def plot_mobility_edge(table: pd.DataFrame, path: str | os.PathLike, crossings: 
         ax.set_title(f"N = {largest}, open chain")
     axes[0][0].set_ylabel(r"energy density $\epsilon$")
     if crossings is not None and len(crossings):
-        axes[0][-1].legend(fontsize="x-small", loc="upper right")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        figure.legend(handles, labels, fontsize="x-small", loc="lower center", ncol=min(4, len(labels)),
+                      bbox_to_anchor=(0.5, -0.12 - 0.04 * (len(labels) // 4)))
     return save_figure(figure, path)
 
 

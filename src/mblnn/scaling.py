@@ -115,13 +115,15 @@ def bootstrap_level_crossing(hbar: np.ndarray, values: np.ndarray, level: float 
 @dataclass(frozen=True)
 class ScalingFit:
     """Result of :func:`fit_scaling_collapse`: critical field, exponent, the polynomial of the
-    scaling function (coefficients, highest power first), and χ² per degree of freedom (the mean
-    squared residual when no errors were given)."""
+    scaling function (coefficients, highest power first), χ² per degree of freedom (the mean
+    squared residual when no errors were given), and whether the optimum sits on a bound of the
+    search (h̄_c range or ν range): then the data did not determine it."""
 
     hbar_c: float
     nu: float
     coefficients: np.ndarray
     cost: float
+    at_bound: bool = False
 
 
 def _collapse_cost(params, hbar, size, y, weight, degree):
@@ -182,16 +184,26 @@ def fit_scaling_collapse(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], de
     hbar_c, ln_nu = result.x
     ln_nu = float(np.clip(ln_nu, *np.log(nu_range)))
     value, coefficients = _collapse_cost((hbar_c, ln_nu), hbar, size, y, weight, degree)
-    return ScalingFit(hbar_c=float(hbar_c), nu=float(np.exp(ln_nu)), coefficients=coefficients, cost=value)
+    (h_low, h_high), (nu_low, nu_high) = bounds
+    at_bound = bool(min(abs(hbar_c - h_low), abs(hbar_c - h_high)) < 1e-3 * max(1.0, abs(h_high - h_low))
+                    or min(abs(ln_nu - nu_low), abs(ln_nu - nu_high)) < 1e-3)
+    return ScalingFit(hbar_c=float(hbar_c), nu=float(np.exp(ln_nu)), coefficients=coefficients, cost=value, at_bound=at_bound)
 
 
 def bootstrap_scaling_collapse(hbar: np.ndarray, values: Mapping[int, np.ndarray], fit_range: tuple[float, float],
-                               degree: int = 3, replicas: int = 100, seed: int = 0) -> tuple[ScalingFit, Estimate, Estimate]:
+                               degree: int = 3, replicas: int = 100, seed: int = 0,
+                               value_range: tuple[float, float] | None = None) -> tuple[ScalingFit, Estimate, Estimate]:
     """Scaling collapse of the mean curves of ``values`` {N: (R, H) or (R, M, H)} on ``hbar (H,)``
     restricted to ``fit_range`` (inclusive), weighted by the standard error over realizations, with
-    bootstrap errors of h̄_c and ν. Returns (full-data fit, h̄_c estimate, ν estimate)."""
+    bootstrap errors of h̄_c and ν. Returns (full-data fit, h̄_c estimate, ν estimate).
+
+    ``value_range`` (low, high) also drops the points whose full-data mean lies outside it — for a
+    bounded output such as the network's confidence, whose saturated plateaus carry no scaling
+    information and which no low-degree polynomial follows. The points are chosen once, from the
+    full data, so that every replica fits the same points.
+    """
     hbar = np.asarray(hbar, float)
-    inside = (hbar >= fit_range[0]) & (hbar <= fit_range[1])
+    inside = {N: (hbar >= fit_range[0]) & (hbar <= fit_range[1]) for N in values}
 
     def curves_and_errors(picks):
         curves, errors = {}, {}
@@ -209,9 +221,14 @@ def bootstrap_scaling_collapse(hbar: np.ndarray, values: Mapping[int, np.ndarray
             # A point whose realizations all agree (e.g. a saturated network output) would get an
             # infinite weight: floor the error at a small fraction of the largest one.
             sem = np.maximum(sem, 1e-3 * np.nanmax(sem) if np.any(sem > 0) else 1.0)
-            curves[N], errors[N] = (hbar[inside], mean[inside]), sem[inside]
+            curves[N], errors[N] = (hbar[inside[N]], mean[inside[N]]), sem[inside[N]]
         return curves, errors
 
+    if value_range is not None:
+        with np.errstate(invalid="ignore"):
+            for N, v in values.items():
+                mean = _mean_curve(v)
+                inside[N] &= (mean >= value_range[0]) & (mean <= value_range[1])
     curves, errors = curves_and_errors({})
     fit = fit_scaling_collapse(curves, degree, errors, hbar_c_range=fit_range)
     rng = np.random.default_rng(seed)
