@@ -284,6 +284,14 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    """The network-input options shared by train and confusion (mblnn.datasets.FeatureSettings)."""
+    parser.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
+    parser.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept, lowest levels (default 1/2)")
+    parser.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"),
+                        help="input kind (Appendix A): levels xi, rho_A eigenvalues, or level differences")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mblnn", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -329,10 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a confidence-optimized ensemble (Eq. 7/8) on the stores of one N")
     train.add_argument("samples", nargs="+", help="sample stores of one N: those at h_eth and h_mbl label TD, those between form TR")
-    train.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
-    train.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept, lowest levels (default 1/2)")
-    train.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"),
-                       help="input kind (Appendix A): levels xi, rho_A eigenvalues, or level differences")
+    _add_input_options(train)
     train.add_argument("--h-eth", type=float, default=0.25, help="hbar of the ETH-labelled samples (default 0.25)")
     train.add_argument("--h-mbl", type=float, default=12.0, help="hbar of the MBL-labelled samples (default 12)")
     train.add_argument("--edge-fraction", type=float, default=0.1, help="lowest/highest energy fraction dropped from TD and TR")
@@ -399,9 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     confusion = commands.add_parser("confusion", help="learning by confusion on the spectra of one N (writes .csv and .parquet)")
     confusion.add_argument("samples", nargs="+", help="sample stores of one N, every hbar")
-    confusion.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
-    confusion.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept")
-    confusion.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"))
+    _add_input_options(confusion)
     confusion.add_argument("--eps", type=_floats, default=(0.5,), help="energy-density bin centres, e.g. 0.3,0.5")
     confusion.add_argument("--eps-width", type=float, default=0.1, help="bin width: states with |eps - centre| <= width/2")
     confusion.add_argument("--max-per-sample", type=int, help="states per sample and bin (seeded choice)")
