@@ -17,7 +17,6 @@ Missing samples or empty bins are NaN.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from .scaling import (
     bootstrap_crossing,
     bootstrap_level_crossing,
     bootstrap_scaling_collapse,
+    mean_and_sem,
 )
 from .store import open_sample_store
 
@@ -99,24 +99,11 @@ def network_curves(classifications: Iterable[Classification], eps: Sequence[floa
         masks = _bin_masks(c.group["energy_density"][:], eps, width) & np.isfinite(confidence[:, 0])[None]
         realizations = np.unique(c.realization)
         grid = np.full((len(eps), len(realizations), confidence.shape[1], len(all_hbar)), np.nan)
-        for i in range(len(eps)):
+        for i, e in enumerate(eps):
             means = _masked_mean(confidence, masks[i][:, None, :])  # (sample, member)
             grid[i, np.searchsorted(realizations, c.realization), :, np.searchsorted(all_hbar, c.hbar)] = means
-        for i, e in enumerate(eps):
             values[(c.N, float(e))] = grid[i]
     return Curves(hbar=all_hbar, values=values)
-
-
-def _mean_and_sem(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over realizations (of the member mean), its standard error and the realization count
-    per h̄. Empty bins and missing samples are expected: their all-NaN warnings are silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        per_realization = np.nanmean(values, axis=1) if values.ndim == 3 else values
-        count = np.sum(np.isfinite(per_realization), axis=0)
-        mean = np.nanmean(per_realization, axis=0)
-        sem = np.nanstd(per_realization, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
-    return mean, np.where(count > 1, sem, np.nan), count
 
 
 def mobility_edge_table(ratios: Curves, network: Curves | None = None) -> pd.DataFrame:
@@ -124,11 +111,11 @@ def mobility_edge_table(ratios: Curves, network: Curves | None = None) -> pd.Dat
     confidence_sem (NaN without network data) and n_realizations (of r)."""
     frames = []
     for (N, eps), values in sorted(ratios.values.items()):
-        r, r_sem, count = _mean_and_sem(values)
+        r, r_sem, count = mean_and_sem(values)
         frame = pd.DataFrame({"N": N, "eps": eps, "hbar": ratios.hbar, "r": r, "r_sem": r_sem,
                               "confidence": np.nan, "confidence_sem": np.nan, "n_realizations": count.astype(np.int64)})
         if network is not None and (N, eps) in network.values:
-            c, c_sem, _ = _mean_and_sem(network.values[(N, eps)])
+            c, c_sem, _ = mean_and_sem(network.values[(N, eps)])
             on_grid = np.searchsorted(network.hbar, ratios.hbar).clip(0, len(network.hbar) - 1)
             match = network.hbar[on_grid] == ratios.hbar
             frame["confidence"] = np.where(match, c[on_grid], np.nan)

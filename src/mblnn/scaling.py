@@ -16,6 +16,7 @@ replica and N, since the members are the networks of one ensemble per N).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -64,6 +65,19 @@ def _mean_curve(values: np.ndarray, realizations: np.ndarray | None = None, memb
             values = values[:, members]
         values = np.nanmean(values, axis=1)
     return np.nanmean(values, axis=0)
+
+
+def mean_and_sem(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over realizations (of the member mean, for ``(R, M, H)``), its standard error and the
+    realization count, each ``(H,)``; the error is NaN where fewer than two realizations exist.
+    Missing samples (NaN) are expected: their all-NaN warnings are silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_realization = np.nanmean(values, axis=1) if values.ndim == 3 else values
+        count = np.sum(np.isfinite(per_realization), axis=0)
+        mean = np.nanmean(per_realization, axis=0)
+        sem = np.nanstd(per_realization, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1))
+    return mean, np.where(count > 1, sem, np.nan), count
 
 
 def _replicas(values: np.ndarray, replicas: int, rng: np.random.Generator):
@@ -209,15 +223,14 @@ def bootstrap_scaling_collapse(hbar: np.ndarray, values: Mapping[int, np.ndarray
         curves, errors = {}, {}
         for N, v in values.items():
             realizations, members = picks.get(N, (None, None))
-            per_realization = np.asarray(v, float)
+            picked = np.asarray(v, float)
             if realizations is not None:
-                per_realization = per_realization[realizations]
-            if per_realization.ndim == 3:
-                per_realization = np.nanmean(per_realization if members is None else per_realization[:, members], axis=1)
-            mean = np.nanmean(per_realization, axis=0)
-            count = np.sum(np.isfinite(per_realization), axis=0)
-            sem = np.nanstd(per_realization, axis=0, ddof=1) / np.sqrt(np.maximum(count, 1)) if len(per_realization) > 1 \
-                else np.ones_like(mean)
+                picked = picked[realizations]
+            if picked.ndim == 3 and members is not None:
+                picked = picked[:, members]
+            mean, sem, _ = mean_and_sem(picked)
+            if len(picked) == 1:
+                sem = np.ones_like(mean)  # one realization: unweighted
             # A point whose realizations all agree (e.g. a saturated network output) would get an
             # infinite weight: floor the error at a small fraction of the largest one.
             sem = np.maximum(sem, 1e-3 * np.nanmax(sem) if np.any(sem > 0) else 1.0)
