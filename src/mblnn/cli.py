@@ -228,8 +228,8 @@ def _confusion(args: argparse.Namespace) -> int:
     config = TrainingConfig(n_hidden=args.n_hidden, steps=args.steps, batch=args.batch, mu=args.mu,
                             learning_rate=args.learning_rate, seed=args.seed, log_every=args.steps)
     frames = []
-    for eps in args.eps:
-        features, hbar, N = confusion_spectra(args.samples, settings, eps, args.eps_width, args.max_per_sample, args.seed)
+    spectra, N = confusion_spectra(args.samples, settings, args.eps, args.eps_width, args.max_per_sample, args.seed)
+    for eps, (features, hbar) in spectra.items():
         started = time.perf_counter()
         per_network = learning_by_confusion(features, hbar, config, repeats=args.repeats)
         per_network.insert(0, "eps", eps)

@@ -188,12 +188,16 @@ def training_cuts(config: dict, N: int, variant: str) -> list[int]:
     cuts = cuts_for(config, N)
     if config["training"]["variants"][variant].get("all_cuts", False):
         return cuts
-    return [min(cuts, key=lambda N_A: abs(N_A - N // 2))]
+    return [_nearest_half_chain(cuts, N)]
+
+
+def _nearest_half_chain(cuts: list[int], N: int) -> int:
+    return min(cuts, key=lambda N_A: abs(N_A - N // 2))
 
 
 def half_chain_cut(config: dict, N: int, variant: str) -> int:
     """The cut of ``variant``'s ensembles for N nearest to the half chain N_A = N/2 (the paper's cut)."""
-    return min(training_cuts(config, N, variant), key=lambda N_A: abs(N_A - N // 2))
+    return _nearest_half_chain(training_cuts(config, N, variant), N)
 
 
 def ensembles(config: dict) -> list[tuple[int, int, str]]:

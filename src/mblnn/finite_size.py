@@ -175,28 +175,34 @@ def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], 
     return pd.DataFrame(rows, columns=columns)
 
 
-def confusion_spectra(paths: Iterable[str | os.PathLike], settings, eps: float, width: float,
-                      max_per_sample: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
-    """Network inputs of the states in one ε bin of every sample store (one N), with each
-    spectrum's h̄: ``(features (n, n_in), hbar (n,), N)``. ``max_per_sample`` caps the states per
-    sample by a seeded choice (the same number per sample keeps the h̄ values balanced)."""
+def confusion_spectra(paths: Iterable[str | os.PathLike], settings, eps: Sequence[float], width: float,
+                      max_per_sample: int | None = None, seed: int = 0) -> tuple[dict[float, tuple[np.ndarray, np.ndarray]], int]:
+    """Network inputs of the states in each ε bin of every sample store (one N), with each
+    spectrum's h̄: ``({eps: (features (n, n_in), hbar (n,))}, N)``; each store is read once for all
+    bins. ``max_per_sample`` caps the states per sample and bin by a seeded choice (the same number
+    per sample keeps the h̄ values balanced)."""
     from .datasets import sample_features
 
-    features, hbar, sizes = [], [], set()
+    bins = {float(e): ([], []) for e in eps}
+    sizes = set()
     for path in paths:
         store = open_sample_store(path, cut=settings.cut)
         sample = sample_features(store, settings)
-        inside = np.flatnonzero(_bin_masks(sample.energy_density, [eps], width)[0])
-        if max_per_sample is not None and inside.size > max_per_sample:
-            rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(
-                int(store.N), int(store.attrs["realization"]), int(round(1000 * float(store.attrs["hbar"]))))))
-            inside = np.sort(rng.choice(inside, size=max_per_sample, replace=False))
-        features.append(sample.features[inside])
-        hbar.append(np.full(inside.size, float(store.attrs["hbar"])))
+        h = float(store.attrs["hbar"])
+        for (features, hbar), mask in zip(bins.values(), _bin_masks(sample.energy_density, list(bins), width)):
+            inside = np.flatnonzero(mask)
+            if max_per_sample is not None and inside.size > max_per_sample:
+                rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(
+                    int(store.N), int(store.attrs["realization"]), int(round(1000 * h)))))
+                inside = np.sort(rng.choice(inside, size=max_per_sample, replace=False))
+            features.append(sample.features[inside])
+            hbar.append(np.full(inside.size, h))
         sizes.add(store.N)
     if len(sizes) != 1:
         raise InputError(f"confusion: stores of one chain length expected, got N in {sorted(sizes)}")
-    features, hbar = np.concatenate(features), np.concatenate(hbar)
-    if features.size == 0:
-        raise InputError(f"confusion: no states with |eps - {eps}| <= {width / 2} in the stores given")
-    return features, hbar, sizes.pop()
+    spectra = {}
+    for e, (features, hbar) in bins.items():
+        spectra[e] = (np.concatenate(features), np.concatenate(hbar))
+        if spectra[e][0].size == 0:
+            raise InputError(f"confusion: no states with |eps - {e}| <= {width / 2} in the stores given")
+    return spectra, sizes.pop()
