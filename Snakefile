@@ -5,8 +5,8 @@
 #   snakemake --report results/report.html        the HTML report with the tables' figures
 
 from mblnn.resources import diagonalize_mem_mb, diagonalize_runtime
-from mblnn.config import (confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut, solver_arguments,
-                          training_arguments, uses_mpi, validate_config)
+from mblnn.config import (confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut,
+                          realization_indices, solver_arguments, training_arguments, uses_mpi, validate_config)
 
 configfile: "config/config.yaml"
 

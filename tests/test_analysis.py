@@ -52,37 +52,68 @@ def test_phase_diagram_of_a_step(tmp_path):
 
 def test_critical_field_of_a_step_is_exact(tmp_path):
     classification = synthetic(tmp_path, step)
-    per_realization = analysis.critical_field_realizations([classification], thresholds=[0.9, 0.99], fractions=[0.5])
-    found = per_realization[per_realization["threshold"] == 0.9].set_index("realization")["hbar_c"]
-    assert found.to_dict() == ONSET
-    assert per_realization[per_realization["threshold"] == 0.99]["hbar_c"].isna().all()
-    summary = analysis.critical_field_table(per_realization)
-    row = summary[summary["threshold"] == 0.9].iloc[0]
-    assert row["hbar_c"] == 3.0 and row["hbar_c_std"] == pytest.approx(np.sqrt(2)) and row["n_realizations"] == 2
-    assert summary[summary["threshold"] == 0.99].iloc[0]["n_undetermined"] == 2
+    curves = analysis.mbl_fraction_curves([classification], thresholds=[0.9, 0.99])
+    per_realization = analysis.critical_field_realizations(curves, fractions=[0.5, 0.75])
+    at_half = per_realization[(per_realization["threshold"] == 0.9) & (per_realization["fraction"] == 0.5)].set_index("realization")
+    # each realization's curve jumps 0 -> 1 between the grid points around its onset: the midpoint
+    assert at_half["hbar_c"].to_dict() == {0: 1.5, 1: 3.5} and not at_half["at_edge"].any()
+    assert at_half["hbar_c_grid"].to_dict() == ONSET  # the paper's plateau reading: the first grid point
+    never = per_realization[per_realization["threshold"] == 0.99]
+    assert never["hbar_c"].isna().all() and never["at_edge"].all()
     assert np.isfinite(per_realization["mean_abs_u"]).all() and per_realization["mean_abs_u"].between(0, 1).all()
-    found = per_realization.dropna()
+    found = per_realization.dropna(subset=["hbar_c"])
     np.testing.assert_allclose(found["mean_abs_h_c"], found["hbar_c"] * found["mean_abs_u"])
-    assert {"correlation_mean_abs_u", "correlation_mean_abs_h_c"} <= set(summary.columns)
+    summary = analysis.critical_field_table(curves, per_realization, [0.5, 0.75], replicas=50, seed=1).set_index(["threshold", "fraction"])
+    # averaged curve 0, 0, 1/2, 1/2, 1, 1 over h̄ = 0.5 ... 6
+    assert summary.loc[(0.9, 0.5), "hbar_c"] == 2.0 and summary.loc[(0.9, 0.75), "hbar_c"] == 3.5
+    assert summary.loc[(0.9, 0.5), "realization_mean"] == 2.5 and summary.loc[(0.9, 0.5), "n_realizations"] == 2
+    assert summary.loc[(0.9, 0.5), "hbar_c_err"] > 0 and summary.loc[(0.9, 0.5), "hbar_c_low"] == 1.5
+    assert summary.loc[(0.99, 0.5), "at_edge"] and np.isnan(summary.loc[(0.99, 0.5), "hbar_c"])
+    assert summary.loc[(0.99, 0.5), "n_undetermined"] == 2 and summary.loc[(0.99, 0.5), "edge_replicas"] == 1.0
+    assert set(analysis.CORRELATIONS) <= set(summary.columns)
 
 
-def test_critical_field_needs_the_fraction_of_states():
+def test_interpolated_crossing():
     hbar = np.array([1.0, 2.0, 3.0])
+    assert analysis.interpolated_crossing(hbar, np.array([0.2, 0.6, 1.0]), 0.5) == (pytest.approx(1.75), False)
+    assert analysis.interpolated_crossing(hbar, np.array([0.6, 0.8, 1.0]), 0.5) == (1.0, True)
+    value, edge = analysis.interpolated_crossing(hbar, np.array([0.2, 0.3, 0.4]), 0.5)
+    assert np.isnan(value) and edge
     assert analysis.critical_fields(hbar, np.array([0.2, 0.6, 1.0]), 0.5) == 2.0
-    assert analysis.critical_fields(hbar, np.array([0.2, 0.6, 1.0]), 0.9) == 3.0
     assert np.isnan(analysis.critical_fields(hbar, np.array([0.2, 0.3, 0.4]), 0.5))
+
+
+def test_fig3b_correlations_of_a_known_dependence():
+    """h̄_c = 2/⟨|u|⟩ exactly (piecewise-linear curves, so interpolation is exact): ρ(1/h̄_c, ⟨|u|⟩) = 1."""
+    grid = np.arange(0.5, 10.01, 0.5)
+    u = np.linspace(0.35, 0.65, 8)
+    rows = [{"N": 12, "N_A": 6, "variant": "main", "realization": r, "threshold": 0.9, "hbar": h,
+             "fraction_above": float(np.clip((h - 2 / u[r]) / 2 + 0.5, 0, 1)), "mean_abs_u": u[r]}
+            for r in range(len(u)) for h in grid]
+    curves = pd.DataFrame(rows)
+    per_realization = analysis.critical_field_realizations(curves, [0.5])
+    np.testing.assert_allclose(per_realization.sort_values("realization")["hbar_c"], 2 / u)
+    row = analysis.critical_field_table(curves, per_realization, [0.5], replicas=100).iloc[0]
+    assert row["rho_inverse_hbar_c_u"] == pytest.approx(1.0)
+    assert row["rho_hbar_c_u"] < -0.95 and np.isnan(row["rho_hbar_c_h"])  # h̄_c ⟨|u|⟩ = 2 has no spread
+    assert row["rho_inverse_hbar_c_u_low"] <= row["rho_inverse_hbar_c_u"] + 1e-12 <= row["rho_inverse_hbar_c_u_high"] + 2e-12
 
 
 def test_consistency_of_a_two_category_toy(tmp_path):
     def toy(hbar, realization, eps):
         confidence = np.empty((3, len(eps)))
         confidence[:, ::2] = [[0.95], [0.95], [0.05]]   # MBL, MBL, ETH: 2 of 3 pairs differ, both flip
-        confidence[:, 1::2] = [[0.95], [0.5], [0.5]]    # MBL, ?, ?: 2 of 3 pairs differ, none flips
+        confidence[:, 1::2] = [[0.95], [0.5], [0.5]]    # MBL, ?, ?: 2 of 3 pairs differ: confident vs uncertain
         return confidence if hbar == 2.0 else np.full((3, len(eps)), 0.97)
     table = analysis.consistency_table([synthetic(tmp_path, toy)], threshold=0.9)
     at = table.set_index("hbar")
     assert at.loc[2.0, "changed"] == pytest.approx(2 / 3) and at.loc[2.0, "flipped"] == pytest.approx(1 / 3)
+    assert at.loc[2.0, "confident_uncertain"] == pytest.approx(1 / 3)
+    np.testing.assert_allclose(table["changed"], table["confident_uncertain"] + table["flipped"])
     assert at.loc[6.0, "changed"] == 0 and at.loc[6.0, "flipped"] == 0 and (table["n_states"] == 80).all()
+    summary = analysis.consistency_summary(table, h_eth=0.5, h_mbl=6.0).iloc[0]  # TR: h̄ = 1, 2, 3, 4
+    assert summary["n_hbar"] == 4 and summary["changed"] == pytest.approx(1 / 6) and summary["flipped"] == pytest.approx(1 / 12)
+    assert summary["hbar_max_changed"] == 2.0 and summary["hbar_max_flipped"] == 2.0
 
 
 def test_levels_vs_network_merges_per_variant(tmp_path):
@@ -96,7 +127,8 @@ def test_levels_vs_network_merges_per_variant(tmp_path):
 def test_figures_are_written(tmp_path):
     classification = synthetic(tmp_path, step)
     phase = analysis.phase_diagram_table([classification], eps_bins=4)
-    critical = analysis.critical_field_table(analysis.critical_field_realizations([classification], [0.8, 0.9], [0.5]))
+    curves = analysis.mbl_fraction_curves([classification], [0.8, 0.9])
+    critical = analysis.critical_field_table(curves, analysis.critical_field_realizations(curves, [0.5]), [0.5], replicas=20)
     levels = pd.DataFrame({"N": 10, "hbar": HBARS, "r_mean": 0.45, "r_sem": 0.01})
     for draw, table, name in ((plot_phase_diagram, phase, "phase"), (plot_critical_field, critical, "critical"),
                               (plot_levels_vs_network, analysis.levels_vs_network_table(levels, phase, (0, 1)), "levels"),

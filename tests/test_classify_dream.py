@@ -38,7 +38,7 @@ def stores(tmp_path_factory):
 def ensemble(stores, tmp_path_factory):
     settings = FeatureSettings(cut=5)
     data = training_data(stores, settings, seed=1)
-    trained = train_ensemble(data, range(3), TrainingConfig(n_hidden=64, steps=300, learning_rate=3e-3, seed=1))
+    trained = train_ensemble(data, range(3), TrainingConfig(n_hidden=64, steps=300, learning_rate=3e-3, seed=1, optimizer="adam", cost_reduction="mean"))
     trained.config["data"] = {**settings.as_dict(), "h_eth": 0.25, "h_mbl": 12.0, "edge_fraction": 0.1}
     return trained.save(tmp_path_factory.mktemp("ensemble") / "ensemble.npz")
 
@@ -46,8 +46,9 @@ def ensemble(stores, tmp_path_factory):
 def test_training_data_labels_trims_and_caps(stores):
     settings = FeatureSettings(cut=5, fraction=0.5)
     data = training_data(stores, settings, seed=1)
-    # N = 10: 252 states, 25 dropped at each end; largest block of N_A = 5 has 10 levels, 5 kept
-    assert data.td_x.shape == (4 * 202, 5) and data.tr_x.shape == (4 * 202, 5)
+    # N = 10: 252 states, 25 dropped at each end of TD (TR keeps all); largest block of N_A = 5 has 10 levels, 5 kept
+    assert data.td_x.shape == (4 * 202, 5) and data.tr_x.shape == (4 * 252, 5)
+    assert training_data(stores, settings, seed=1, trim_tr=True).tr_x.shape == (4 * 202, 5)
     assert (data.td_y == ETH).sum() == (data.td_y == MBL).sum() == 2 * 202
     first = sample_features(stores[0], settings, edge_fraction=0.1)
     np.testing.assert_array_equal(data.td_x[:202], first.features)

@@ -7,9 +7,11 @@ from mblnn.config import (
     ensembles,
     half_chain_cut,
     load_config,
+    realization_indices,
     training_arguments,
     training_cuts,
     validate_config,
+    variant_training,
 )
 
 GOOD = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0]}
@@ -22,7 +24,13 @@ def test_defaults_are_filled():
     assert cuts_for(config, 10) == [5]
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "medium.yaml", "paper.yaml", "mobility_edge.yaml", "mobility_edge_local.yaml"])
+SHIPPED = ["config.yaml", "medium.yaml", "paper.yaml", "mobility_edge.yaml", "mobility_edge_local.yaml",
+           "single_realization_n12.yaml", "single_realization_n14.yaml", "single_realization_n16.yaml",
+           "single_realization_n18.yaml", "study/n12_check.yaml", "study/n12.yaml", "study/n14.yaml",
+           "study/n16_shift_invert.yaml"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_configs_are_valid(name):
     config = load_config(f"config/{name}")
     assert config["sizes"] and config["hbar"]
@@ -39,6 +47,33 @@ def test_hbar_grid_and_per_size_cuts():
     # the figures' reference ensemble is the half-chain one, not the first cut trained
     assert half_chain_cut(config, 10, "main") == 5 and half_chain_cut(config, 10, "ablation") == 5
     assert "--delta 0.0 --mu 1.0" in training_arguments(config, "ablation")
+
+
+def test_paper_training_defaults():
+    training = validate_config(dict(GOOD))["training"]
+    assert (training["cost_reduction"], training["optimizer"], training["learning_rate"], training["floor"],
+            training["trim_tr"], training["edge_fraction"], training["hidden_layers"]) == ("sum", "sgd", 1e-4, 1e-16, False, 0.1, 1)
+
+
+def test_variants_override_training_keys():
+    config = validate_config({**GOOD, "training": {"variants": {
+        "main": {"delta": 1.0, "mu": 1.0},
+        "literal": {"delta": 1.0, "mu": 1.0, "floor": None, "trim_tr": True, "optimizer": "adam", "hidden_layers": 2}}}})
+    assert variant_training(config, "main")["floor"] == 1e-16
+    literal = variant_training(config, "literal")
+    assert literal["floor"] is None and literal["trim_tr"] and literal["optimizer"] == "adam"
+    arguments = training_arguments(config, "literal")
+    assert "--floor none" in arguments and "--trim-tr" in arguments and "--optimizer adam" in arguments
+    assert "--hidden-layers 2" in arguments and "--cost-reduction sum" in arguments
+    assert "--trim-tr" not in training_arguments(config, "main") and "--floor 1e-16" in training_arguments(config, "main")
+
+
+def test_single_realization_campaign_and_grid_extras():
+    config = validate_config({**GOOD, "campaign": {"type": "single_realization", "realization": 3},
+                              "hbar": {"start": 0.25, "stop": 1.0, "step": 0.25, "include": [12.0]},
+                              "analysis": {"single_realization": {"realization": 3}}})
+    assert config["hbar"] == [0.25, 0.5, 0.75, 1.0, 12.0] and realization_indices(config) == [3]
+    assert realization_indices(validate_config({**GOOD, "realizations": 4})) == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize("change, key, words", [
@@ -58,6 +93,11 @@ def test_hbar_grid_and_per_size_cuts():
     ({"hbar": [0.25, 12.0]}, "hbar", "no value between"),
     ({"training": {"variants": {"main": {"delta": 1.0}}}}, "training.variants.main", "'mu' is a required property"),
     ({"training": {"n_hidden": 33}}, "training.n_hidden", "multiple of 2"),
+    ({"training": {"floor": 2.0}}, "training.floor", "maximum"),
+    ({"training": {"cost_reduction": "avg"}}, "training.cost_reduction", "is not one of"),
+    ({"training": {"variants": {"main": {"delta": 1.0, "mu": 1.0, "members": 3}}}}, "training.variants.main", "'members' was unexpected"),
+    ({"campaign": {"type": "single_realization"}, "realizations": 4}, "realizations", "single_realization campaign"),
+    ({"campaign": {"type": "single_realization", "realization": 2}}, "analysis.single_realization.realization", "pattern"),
     ({"cut_offsets_by_size": {"12": [0]}}, "cut_offsets_by_size.12", "not among sizes"),
     ({"cut_offsets_by_size": {"8": [4]}}, "cut_offsets_by_size.8[0]", "outside"),
     ({"finite_size": {"eps": [0.5]}}, "finite_size", "'fit_range' is a required property"),

@@ -116,7 +116,7 @@ def test_per_member_labellings_are_each_members_own():
     x = rng.normal(size=(400, 4)).astype(np.float32)
     by_first, by_second = (x[:, 0] > 0).astype(int), (x[:, 1] > 0).astype(int)
     data = TrainingData(td_x=x, td_y=np.stack([by_first, by_second]), tr_x=x[:100])
-    ensemble = train_ensemble(data, [0, 1], TrainingConfig(n_hidden=32, steps=400, learning_rate=1e-2, delta=0.0, mu=0.0))
+    ensemble = train_ensemble(data, [0, 1], TrainingConfig(n_hidden=32, steps=400, learning_rate=1e-2, delta=0.0, mu=0.0, optimizer="adam", cost_reduction="mean"))
     assert ensemble.test_accuracy.min() > 0.9
     confidence = ensemble.confidences(x)
     assert ((confidence[0] > 0.5) == by_first).mean() > 0.9 and ((confidence[1] > 0.5) == by_second).mean() > 0.9
@@ -133,7 +133,7 @@ def test_learning_by_confusion_finds_a_known_transition(transition, expected):
     hbar = np.repeat(grid, 200)
     features = rng.normal(size=(len(hbar), 8)) + 2.0 * (hbar > transition)[:, None] + 0.05 * hbar[:, None]
     per_network = learning_by_confusion(features, hbar, TrainingConfig(n_hidden=64, steps=600, learning_rate=3e-3,
-                                                                       mu=0.0, seed=1), repeats=3)
+                                                                       mu=0.0, seed=1, optimizer="adam", cost_reduction="mean"), repeats=3)
     assert len(per_network) == 11 * 3 and set(per_network.columns) >= {"trial", "repeat", "accuracy", "trivial", "excess"}
     best, spread = confusion_transition(per_network)
     assert best == expected and spread == 0.0

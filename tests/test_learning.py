@@ -13,12 +13,13 @@ from mblnn.learning import (
     TrainingData,
     categories,
     input_features,
+    paper_n1,
     train_ensemble,
     trimmed_states,
 )
 from mblnn.sample import SampleSpec, diagonalize_sample
 
-FAST = TrainingConfig(n_hidden=128, steps=1000, learning_rate=1e-3, seed=5, log_every=125)
+FAST = TrainingConfig(n_hidden=128, steps=1000, learning_rate=1e-3, seed=5, log_every=125, optimizer="adam", cost_reduction="mean")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,19 @@ def test_features():
         input_features(xi, kind="raw")
 
 
+def test_floor_and_smaller_side_block():
+    xi = np.array([[0.5, 30.0, 40.0, 72.1, 72.1, 72.1]])
+    cap = -np.log(1e-16)
+    np.testing.assert_allclose(input_features(xi, fraction=1.0, floor=1e-16), [[0.5, 30.0, cap, cap, cap, cap]], rtol=1e-6)
+    np.testing.assert_allclose(input_features(xi, fraction=1.0, kind="rho", floor=1e-16)[0, 2:], 1e-16, rtol=1e-5)
+    # only the first n_levels form the spectrum (the rest is padding of a rank-deficient block)
+    np.testing.assert_allclose(input_features(xi, fraction=0.5, n_levels=4), [[0.5, 30.0]])
+    assert [paper_n1(18, N_A) for N_A in range(6, 13)] == [20, 35, 70, 126, 70, 35, 20]
+    assert paper_n1(12, 6) == 20 and paper_n1(14, 9) == 10 and paper_n1(14, 7) == 35
+    with pytest.raises(InputError, match="floor"):
+        input_features(xi, floor=2.0)
+
+
 @pytest.mark.slow
 def test_every_member_separates_eth_from_mbl(data):
     ensemble = train_ensemble(data, members=range(4), config=FAST)
@@ -62,7 +76,7 @@ def test_every_member_separates_eth_from_mbl(data):
 
 
 def test_member_trains_as_it_would_alone(data):
-    config = TrainingConfig(n_hidden=64, steps=50, learning_rate=1e-3, seed=9)
+    config = TrainingConfig(n_hidden=64, steps=50, learning_rate=1e-3, seed=9, optimizer="adam", cost_reduction="mean")
     together = train_ensemble(data, members=[0, 1, 2], config=config)
     alone = train_ensemble(data, members=[1], config=config)
     for name in ("w1", "b1", "w2", "b2"):
@@ -72,18 +86,18 @@ def test_member_trains_as_it_would_alone(data):
 
 
 def test_same_seeds_same_confidences(data):
-    config = TrainingConfig(n_hidden=64, steps=30, learning_rate=1e-3, seed=3)
+    config = TrainingConfig(n_hidden=64, steps=30, learning_rate=1e-3, seed=3, optimizer="adam", cost_reduction="mean")
     a = train_ensemble(data, members=range(2), config=config).confidences(data.tr_x)
     b = train_ensemble(data, members=range(2), config=config).confidences(data.tr_x)
     assert a.tobytes() == b.tobytes()
-    c = train_ensemble(data, members=range(2), config=TrainingConfig(n_hidden=64, steps=30, learning_rate=1e-3, seed=4))
+    c = train_ensemble(data, members=range(2), config=TrainingConfig(n_hidden=64, steps=30, learning_rate=1e-3, seed=4, optimizer="adam", cost_reduction="mean"))
     assert not np.array_equal(a, c.confidences(data.tr_x))
 
 
 def test_weight_decay_touches_only_the_first_layer(data):
     """One SGD step from the same initial weights with μ = 0 and μ = 1: only V(2,1) moves differently,
     and by exactly -lr · 2μ · V(2,1)."""
-    base = dict(n_hidden=64, steps=1, optimizer="sgd", learning_rate=0.01, seed=2)
+    base = dict(n_hidden=64, steps=1, optimizer="sgd", learning_rate=0.01, seed=2, cost_reduction="mean")
     initial = train_ensemble(data, [0], TrainingConfig(**{**base, "learning_rate": 0.0}))
     without = train_ensemble(data, [0], TrainingConfig(**base, mu=0.0))
     with_decay = train_ensemble(data, [0], TrainingConfig(**base, mu=1.0))
@@ -96,7 +110,7 @@ def test_weight_decay_touches_only_the_first_layer(data):
 def test_confidence_term_lowers_the_entropy_on_the_transition_region(data):
     entropy = {}
     for delta in (0.0, 1.0):
-        config = TrainingConfig(n_hidden=128, steps=1000, learning_rate=1e-3, seed=5, delta=delta)
+        config = TrainingConfig(n_hidden=128, steps=1000, learning_rate=1e-3, seed=5, delta=delta, optimizer="adam", cost_reduction="mean")
         entropy[delta] = mean_entropy(train_ensemble(data, members=range(3), config=config), data.tr_x)
     assert entropy[1.0] < entropy[0.0]
 
@@ -118,3 +132,20 @@ def test_save_load_and_categories(tmp_path, data):
 def test_bad_training_config(data, config, key):
     with pytest.raises(InputError, match=key):
         train_ensemble(data, [0], config)
+
+
+def test_two_hidden_layers_train_save_and_dream(tmp_path, data):
+    """Appendix A(b): a second hidden layer (masked path); members independent of their ensemble."""
+    from mblnn.dreaming import dream
+
+    config = TrainingConfig(n_hidden=32, hidden_layers=2, steps=300, learning_rate=3e-3, seed=2, optimizer="adam",
+                            cost_reduction="mean", log_every=50)
+    ensemble = train_ensemble(data, members=[0, 1], config=config)
+    assert len(ensemble.hidden_w) == 1 and ensemble.hidden_w[0].shape == (2, 32, 32)
+    assert ensemble.test_accuracy.min() > 0.95
+    alone = train_ensemble(data, members=[1], config=config)
+    np.testing.assert_allclose(ensemble.hidden_w[0][1], alone.hidden_w[0][0], atol=1e-5)
+    back = Ensemble.load(ensemble.save(tmp_path / "deep.npz"))
+    assert back.confidences(data.tr_x).tobytes() == ensemble.confidences(data.tr_x).tobytes()
+    result = dream(back, data.tr_x[:3], "mbl", steps=50, step_size=1e-2, networks=2)
+    assert result.confidence_end.mean() >= result.confidence_start.mean()

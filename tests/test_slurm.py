@@ -28,7 +28,7 @@ TINY = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 
         "solver": {"by_size": {10: "shift_invert"}, "mpi_ranks": 2},
         "shift_invert": {"targets": [0.3, 0.7], "nev": 12},
         "batching": {"group_max_N": 8},
-        "training": {"members": 3, "n_hidden": 64, "steps": 300, "learning_rate": 3e-3, "threads": 1},
+        "training": {"members": 3, "n_hidden": 64, "steps": 300, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
         "dreaming": {"targets": []}, "analysis": {"eps_bins": 4}}
 
 pytestmark = pytest.mark.slow

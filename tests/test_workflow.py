@@ -15,7 +15,7 @@ from mblnn.store import read_sample
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TINY = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 11,
-        "training": {"members": 3, "n_hidden": 64, "steps": 500, "learning_rate": 3e-3, "threads": 1},
+        "training": {"members": 3, "n_hidden": 64, "steps": 500, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
         "dreaming": {"targets": ["mbl"], "networks": 2, "steps": 50, "step_size": 1e-3, "window": [0.0, 1.0]},
         "analysis": {"eps_bins": 4},
         "finite_size": {"eps": [0.5], "eps_width": 0.3, "fit_range": [0.25, 12.0], "degree": 1, "replicas": 5,
@@ -125,6 +125,28 @@ def test_paper_campaign_plans_every_job(tmp_path):
                       "level_statistics": 1, "train": 10 + 12,
                       "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 11, "all": 1,
                       "confusion": 4, "finite_size_tables": 1}
+
+
+def dry_run_counts(tmp_path, configfile, *args):
+    done = subprocess.run(
+        [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--configfile", str(configfile),
+         "-n", "--cores", "2", *args],
+        capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert done.returncode == 0, done.stderr
+    return planned_jobs(done), done.stdout
+
+
+@pytest.mark.parametrize("name, N, pattern, trains, solver_rule", [
+    ("single_realization_n16.yaml", 16, 0, 4, "diagonalize"),
+    ("single_realization_n18.yaml", 18, 1, 7 + 3, "diagonalize_mpi"),
+])
+def test_single_realization_cluster_campaigns_plan_one_pattern(tmp_path, name, N, pattern, trains, solver_rule):
+    """The paper's single-realization N = 16/18 campaigns: one disorder pattern on the Δh̄ = 0.125 grid."""
+    counts, stdout = dry_run_counts(tmp_path, REPO / "config" / name)
+    assert counts[solver_rule] == 95 and counts["train"] == trains and counts["classify"] == trains
+    samples = set(re.findall(rf"output: results/samples/N{N}/hbar[\d.]+/r(\d+)\.zarr", stdout))
+    assert samples == {str(pattern)}
 
 
 def test_slurm_profile_resources_and_mpi_launcher(tmp_path):

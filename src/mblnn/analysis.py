@@ -69,71 +69,171 @@ def phase_diagram_table(classifications: Iterable[Classification], eps_bins: int
 
 
 def critical_fields(hbar: np.ndarray, mbl_fraction: np.ndarray, fraction: float) -> float:
-    """Smallest ``hbar`` (sorted ascending, shape ``(H,)``) whose ``mbl_fraction (H,)`` of states
-    classified MBL reaches ``fraction``; NaN if none does."""
+    """Grid reading: the smallest ``hbar`` (sorted ascending, shape ``(H,)``) whose ``mbl_fraction (H,)``
+    of states classified MBL reaches ``fraction``; NaN if none does (the plateaus of the paper's Fig. 3a)."""
     reached = np.flatnonzero(np.asarray(mbl_fraction) >= fraction)
     return float(np.asarray(hbar)[reached[0]]) if reached.size else float("nan")
 
 
-def critical_field_realizations(classifications: Iterable[Classification], thresholds: Sequence[float],
-                                fractions: Sequence[float]) -> pd.DataFrame:
-    """Fig. 3: h̄_c of every realization, for every (confidence threshold, state fraction).
+def interpolated_crossing(hbar: np.ndarray, curve: np.ndarray, level: float) -> tuple[float, bool]:
+    """Where ``curve (H,)`` over ascending ``hbar (H,)`` first reaches ``level``, by linear
+    interpolation between the two grid points around it; returns ``(h̄_c, at_edge)``.
 
-    h̄_c = the smallest h̄ at which at least ``fraction`` of the realization's states have an
-    ensemble confidence above ``threshold`` (NaN: never within the h̄ grid). Columns: N, N_A,
-    variant, realization, threshold, fraction, hbar_c, mean_abs_u (the realization's mean |h_i|/h̄,
-    i.e. the mean of |u_i| with h_i = h̄ u_i, independent of h̄), mean_abs_h_c (the mean |h_i| at
-    h̄ = h̄_c, i.e. h̄_c · mean_abs_u: the ⟨|h|⟩ of the paper's Fig. 3b).
-    """
-    rows = []
+    ``at_edge`` is True when the grid does not bracket the crossing: the curve is at or above
+    ``level`` already at the first grid point (h̄_c = that point, an upper bound) or never reaches it
+    (h̄_c = NaN). NaN points of the curve are skipped."""
+    hbar, curve = np.asarray(hbar, float), np.asarray(curve, float)
+    finite = np.isfinite(curve)
+    hbar, curve = hbar[finite], curve[finite]
+    reached = np.flatnonzero(curve >= level)
+    if reached.size == 0:
+        return float("nan"), True
+    i = int(reached[0])
+    if i == 0:
+        return float(hbar[0]), True
+    h0, h1, c0, c1 = hbar[i - 1], hbar[i], curve[i - 1], curve[i]
+    return float(h0 + (level - c0) / (c1 - c0) * (h1 - h0)), False
+
+
+def _crossings(hbar: np.ndarray, curves: np.ndarray, level: float) -> np.ndarray:
+    """:func:`interpolated_crossing` of each row of ``curves (B, H)``; NaN where not bracketed."""
+    values = [interpolated_crossing(hbar, row, level) for row in curves]
+    return np.array([np.nan if edge else value for value, edge in values])
+
+
+def mbl_fraction_curves(classifications: Iterable[Classification], thresholds: Sequence[float]) -> pd.DataFrame:
+    """Per realization and h̄, the fraction of its states whose ensemble confidence exceeds each
+    threshold (the curves behind Fig. 3a). Columns: N, N_A, variant, realization, threshold, hbar,
+    fraction_above, mean_abs_u (the realization's ⟨|u_i|⟩ with h_i = h̄ u_i, independent of h̄)."""
+    frames = []
     for c in classifications:
         confidence = ensemble_confidence(c)
         fields = c.group["fields"][:]
-        for realization in np.unique(c.realization):
-            own = np.flatnonzero(c.realization == realization)
-            own = own[np.argsort(c.hbar[own])]
-            nonzero = own[c.hbar[own] > 0]
-            mean_abs_u = float(np.mean(np.abs(fields[nonzero[0]])) / c.hbar[nonzero[0]]) if nonzero.size else float("nan")
-            for threshold in thresholds:
-                above = np.nanmean(np.where(np.isfinite(confidence[own]), confidence[own] > threshold, np.nan), axis=1)
-                for fraction in fractions:
-                    rows.append({**_key(c), "realization": int(realization), "threshold": float(threshold),
-                                 "fraction": float(fraction), "hbar_c": critical_fields(c.hbar[own], above, fraction),
-                                 "mean_abs_u": mean_abs_u})
-    table = pd.DataFrame(rows, columns=["N", "N_A", "variant", "realization", "threshold", "fraction", "hbar_c", "mean_abs_u"])
+        nonzero = c.hbar > 0
+        mean_abs_u = np.full(len(c.hbar), np.nan)
+        mean_abs_u[nonzero] = np.abs(fields[nonzero]).mean(axis=1) / c.hbar[nonzero]
+        u_of = pd.Series(mean_abs_u).groupby(c.realization).first()  # the pattern's value, from any h̄ > 0
+        valid = np.isfinite(confidence)
+        for threshold in thresholds:
+            above = np.where(valid, confidence > threshold, False).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+            frames.append(pd.DataFrame({**_key(c), "realization": c.realization.astype(np.int64), "threshold": float(threshold),
+                                        "hbar": c.hbar, "fraction_above": above,
+                                        "mean_abs_u": u_of.reindex(c.realization).to_numpy()}))
+    columns = ["N", "N_A", "variant", "realization", "threshold", "hbar", "fraction_above", "mean_abs_u"]
+    return pd.concat(frames, ignore_index=True)[columns].sort_values(["N", "N_A", "variant", "threshold", "realization", "hbar"],
+                                                                      ignore_index=True)
+
+
+def critical_field_realizations(curves: pd.DataFrame, fractions: Sequence[float]) -> pd.DataFrame:
+    """Fig. 3b input: h̄_c of every realization for every (threshold, fraction), from its own curve
+    of :func:`mbl_fraction_curves`.
+
+    Columns: N, N_A, variant, realization, threshold, fraction, hbar_c (linear interpolation, NaN
+    when the grid does not bracket the crossing), at_edge, hbar_c_grid (the first grid h̄ reaching the
+    fraction: the paper's plateau reading), mean_abs_u, mean_abs_h_c (= h̄_c ⟨|u|⟩, the mean |h_i| at
+    h̄_c), inverse_hbar_c.
+    """
+    rows = []
+    keys = ["N", "N_A", "variant", "threshold", "realization"]
+    for key, part in curves.groupby(keys, sort=True):
+        part = part.sort_values("hbar")
+        for fraction in fractions:
+            value, edge = interpolated_crossing(part["hbar"].to_numpy(), part["fraction_above"].to_numpy(), fraction)
+            rows.append({**dict(zip(keys, key)), "fraction": float(fraction), "hbar_c": np.nan if edge else value,
+                         "at_edge": bool(edge),
+                         "hbar_c_grid": critical_fields(part["hbar"].to_numpy(), part["fraction_above"].to_numpy(), fraction),
+                         "mean_abs_u": float(part["mean_abs_u"].iloc[0])})
+    table = pd.DataFrame(rows, columns=["N", "N_A", "variant", "realization", "threshold", "fraction", "hbar_c", "at_edge",
+                                        "hbar_c_grid", "mean_abs_u"])
     table["mean_abs_h_c"] = table["hbar_c"] * table["mean_abs_u"]
-    return table
+    table["inverse_hbar_c"] = 1.0 / table["hbar_c"]
+    return table.astype({"N": np.int64, "N_A": np.int64, "realization": np.int64})
 
 
-def critical_field_table(per_realization: pd.DataFrame) -> pd.DataFrame:
-    """Fig. 3a summary: h̄_c mean and standard deviation over realizations per (N, N_A, variant,
-    threshold, fraction), the number of realizations with and without a transition in the grid, and
-    the correlation coefficients of h̄_c with the realization's mean |u| (the disorder pattern) and
-    with its mean |h| at h̄_c (Fig. 3b's ⟨|h|⟩; NaN for fewer than 3 realizations or no spread)."""
-    def correlation(found: pd.DataFrame, column: str) -> float:
-        if len(found) < 3 or found["hbar_c"].std() == 0 or found[column].std() == 0:
-            return float("nan")
-        return float(np.corrcoef(found["hbar_c"], found[column])[0, 1])
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
 
-    def summary(group: pd.DataFrame) -> pd.Series:
-        found = group.dropna(subset=["hbar_c"])
-        return pd.Series({"hbar_c": found["hbar_c"].mean(), "hbar_c_std": found["hbar_c"].std(ddof=1),
-                          "n_realizations": len(found), "n_undetermined": len(group) - len(found),
-                          "correlation_mean_abs_u": correlation(found, "mean_abs_u"),
-                          "correlation_mean_abs_h_c": correlation(found, "mean_abs_h_c")})
-    keys = ["N", "N_A", "variant", "threshold", "fraction"]
-    table = per_realization.groupby(keys).apply(summary, include_groups=False).reset_index()
-    return table.astype({"n_realizations": np.int64, "n_undetermined": np.int64})
+
+def _bootstrap_correlation(x: np.ndarray, y: np.ndarray, picks: np.ndarray) -> tuple[float, float]:
+    """2.5 and 97.5 percentiles of the correlation over resampled pairs ``picks (B, n)``."""
+    values = np.array([_correlation(x[p], y[p]) for p in picks])
+    values = values[np.isfinite(values)]
+    return (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))) if len(values) >= 10 else (np.nan, np.nan)
+
+
+#: Fig. 3b correlations: column stem -> (x, y) columns of the per-realization table
+CORRELATIONS = {
+    "rho_inverse_hbar_c_u": ("inverse_hbar_c", "mean_abs_u"),   # the text: ⟨|h|⟩ of the pattern vs 1/h̄_c
+    "rho_hbar_c_h": ("hbar_c", "mean_abs_h_c"),                 # the caption's formula with ⟨|h|⟩ at h̄_c
+    "rho_hbar_c_u": ("hbar_c", "mean_abs_u"),                   # h̄_c against the pattern's ⟨|u|⟩
+}
+
+
+def critical_field_table(curves: pd.DataFrame, per_realization: pd.DataFrame, fractions: Sequence[float],
+                         replicas: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Fig. 3a/3b: h̄_c per (N, N_A, variant, threshold, fraction) read from the disorder-averaged
+    curve (the mean over realizations of each realization's MBL fraction) by linear interpolation,
+    with a bootstrap over realizations; and the Fig. 3b correlations over realizations.
+
+    Columns: N, N_A, variant, threshold, fraction, hbar_c, hbar_c_err (standard deviation of the
+    bootstrap replicas whose crossing the grid brackets), hbar_c_low / hbar_c_high (their 2.5 / 97.5
+    percentiles), at_edge (the averaged curve's crossing is not bracketed by the grid), edge_replicas
+    (fraction of replicas not bracketed), hbar_c_grid (first grid point of the averaged curve),
+    n_realizations, realization_mean / realization_std (of the per-realization interpolated h̄_c),
+    n_undetermined (realizations whose crossing the grid does not bracket), and for each name of
+    :data:`CORRELATIONS` its value and 95 % bootstrap interval (``_low``, ``_high``) over the
+    realizations with a bracketed h̄_c (NaN for fewer than 3).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(3,)))
+    rows = []
+    keys = ["N", "N_A", "variant", "threshold"]
+    own_rows = dict(list(per_realization.groupby(keys)))
+    for key, part in curves.groupby(keys, sort=True):
+        matrix = part.pivot_table(index="realization", columns="hbar", values="fraction_above")  # (R, H)
+        hbar, values = matrix.columns.to_numpy(float), matrix.to_numpy()
+        R = len(values)
+        picks = rng.integers(0, R, size=(replicas, R))
+        averaged = np.nanmean(values, axis=0)
+        replica_curves = np.nanmean(values[picks], axis=1)  # (B, H)
+        own = own_rows.get(key, per_realization.iloc[:0])
+        for fraction in fractions:
+            value, edge = interpolated_crossing(hbar, averaged, fraction)
+            replica = _crossings(hbar, replica_curves, fraction)
+            bracketed = replica[np.isfinite(replica)]
+            found = own[own["fraction"] == fraction].dropna(subset=["hbar_c"])
+            row = {**dict(zip(keys, key)), "fraction": float(fraction), "hbar_c": value, "at_edge": bool(edge),
+                   "hbar_c_err": float(np.std(bracketed, ddof=1)) if len(bracketed) > 1 else np.nan,
+                   "hbar_c_low": float(np.percentile(bracketed, 2.5)) if len(bracketed) else np.nan,
+                   "hbar_c_high": float(np.percentile(bracketed, 97.5)) if len(bracketed) else np.nan,
+                   "edge_replicas": float(1 - len(bracketed) / replicas),
+                   "hbar_c_grid": critical_fields(hbar, averaged, fraction), "n_realizations": R,
+                   "realization_mean": float(found["hbar_c"].mean()) if len(found) else np.nan,
+                   "realization_std": float(found["hbar_c"].std(ddof=1)) if len(found) > 1 else np.nan,
+                   "n_undetermined": int((own["fraction"] == fraction).sum() - len(found))}
+            pair_picks = rng.integers(0, len(found), size=(replicas, len(found))) if len(found) else np.zeros((0, 0), int)
+            for name, (x, y) in CORRELATIONS.items():
+                xs, ys = found[x].to_numpy(float), found[y].to_numpy(float)
+                row[name] = _correlation(xs, ys)
+                row[f"{name}_low"], row[f"{name}_high"] = (_bootstrap_correlation(xs, ys, pair_picks) if len(found) >= 3
+                                                           else (np.nan, np.nan))
+            rows.append(row)
+    return pd.DataFrame(rows).astype({"N": np.int64, "N_A": np.int64, "n_realizations": np.int64, "n_undetermined": np.int64})
 
 
 def consistency_table(classifications: Iterable[Classification], threshold: float = 0.9) -> pd.DataFrame:
-    """Fig. 9: agreement between the networks of one ensemble, per (N, N_A, variant, hbar).
+    """Fig. 9 and Appendix C: agreement between the networks of one ensemble, per (N, N_A, variant, hbar).
 
-    For each state, over all pairs of networks: ``changed`` = fraction of pairs that put the state in
-    different categories; ``flipped`` = fraction of pairs where one says ETH and the other MBL.
-    Columns: N, N_A, variant, hbar, changed, flipped (means over the states of all realizations),
-    n_states. Counting per state: with n_k networks in category k of M, the differing pairs are
-    (M² − Σ n_k²)/2 and the flipping pairs n_ETH·n_MBL, out of M(M−1)/2.
+    Each network puts a state in one of three categories: MBL (confidence > threshold), ETH
+    (< 1 − threshold), or neither. Over all pairs of networks, per state: ``changed`` = fraction of
+    pairs in different categories (any switch: the caption of Fig. 9a); ``confident_uncertain`` =
+    pairs where one network is confident (MBL or ETH) and the other is not (the text's 0.07);
+    ``flipped`` = pairs where one says ETH and the other MBL (Fig. 9b, the text's 0.008); changed =
+    confident_uncertain + flipped. Columns: N, N_A, variant, hbar, changed, confident_uncertain, flipped
+    (means over the states of all realizations), n_states. Counting: with n_k networks in category k
+    of M, the differing pairs are (M² − Σ n_k²)/2, confident-uncertain pairs (n_ETH + n_MBL)·n_other
+    and flipping pairs n_ETH·n_MBL, out of M(M−1)/2.
     """
     rows = []
     for c in classifications:
@@ -147,16 +247,39 @@ def consistency_table(classifications: Iterable[Classification], threshold: floa
             n_mbl = (p[:, valid] > threshold).sum(axis=0)
             n_eth = (p[:, valid] < 1 - threshold).sum(axis=0)
             n_mid = M - n_mbl - n_eth
-            changed = (M * M - n_mbl**2 - n_eth**2 - n_mid**2) / 2 / pairs if pairs else np.zeros(valid.sum())
-            flipped = n_mbl * n_eth / pairs if pairs else np.zeros(valid.sum())
-            per_sample.append((c.hbar[i], changed.sum(), flipped.sum(), valid.sum()))
-        sums = pd.DataFrame(per_sample, columns=["hbar", "changed", "flipped", "n_states"]).groupby("hbar").sum()
-        table = pd.DataFrame({"changed": sums["changed"] / sums["n_states"], "flipped": sums["flipped"] / sums["n_states"],
-                              "n_states": sums["n_states"].astype(np.int64)}).reset_index()
+            if pairs:
+                changed = (M * M - n_mbl**2 - n_eth**2 - n_mid**2) / 2 / pairs
+                confident_uncertain, flipped = (n_mbl + n_eth) * n_mid / pairs, n_mbl * n_eth / pairs
+            else:
+                changed = confident_uncertain = flipped = np.zeros(valid.sum())
+            per_sample.append((c.hbar[i], changed.sum(), confident_uncertain.sum(), flipped.sum(), valid.sum()))
+        sums = pd.DataFrame(per_sample, columns=["hbar", "changed", "confident_uncertain", "flipped", "n_states"]).groupby("hbar").sum()
+        table = pd.DataFrame({name: sums[name] / sums["n_states"] for name in ("changed", "confident_uncertain", "flipped")})
+        table["n_states"] = sums["n_states"].astype(np.int64)
+        table = table.reset_index()
         for name, value in _key(c).items():
             table[name] = value
         rows.append(table)
-    return pd.concat(rows, ignore_index=True)[["N", "N_A", "variant", "hbar", "changed", "flipped", "n_states"]]
+    return pd.concat(rows, ignore_index=True)[["N", "N_A", "variant", "hbar", "changed", "confident_uncertain", "flipped",
+                                               "n_states"]]
+
+
+def consistency_summary(consistency: pd.DataFrame, h_eth: float, h_mbl: float) -> pd.DataFrame:
+    """The Appendix C averages: the fractions of :func:`consistency_table` averaged over the
+    transition-region grid h_eth < h̄ < h_mbl (each h̄ weighted by its states), per (N, N_A, variant),
+    with the h̄ of the largest ``changed`` and ``flipped`` (one estimate of h̄_c, Fig. 9).
+    Columns: N, N_A, variant, changed, confident_uncertain, flipped, hbar_max_changed,
+    hbar_max_flipped, n_hbar."""
+    inside = consistency[(consistency["hbar"] > h_eth + 1e-12) & (consistency["hbar"] < h_mbl - 1e-12)]
+    rows = []
+    for key, part in inside.groupby(["N", "N_A", "variant"], sort=True):
+        weights = part["n_states"] / part["n_states"].sum()
+        rows.append({"N": key[0], "N_A": key[1], "variant": key[2],
+                     **{name: float((part[name] * weights).sum()) for name in ("changed", "confident_uncertain", "flipped")},
+                     "hbar_max_changed": float(part.loc[part["changed"].idxmax(), "hbar"]),
+                     "hbar_max_flipped": float(part.loc[part["flipped"].idxmax(), "hbar"]), "n_hbar": len(part)})
+    columns = ["N", "N_A", "variant", "changed", "confident_uncertain", "flipped", "hbar_max_changed", "hbar_max_flipped", "n_hbar"]
+    return pd.DataFrame(rows, columns=columns).astype({"N": np.int64, "N_A": np.int64, "n_hbar": np.int64})
 
 
 def levels_vs_network_table(levels: pd.DataFrame, phase: pd.DataFrame, window: tuple[float, float]) -> pd.DataFrame:

@@ -41,7 +41,7 @@ import zarr
 from .atomic import atomic_write
 from .datasets import FeatureSettings, sample_features
 from .errors import InputError
-from .learning import Ensemble, categories, input_features
+from .learning import Ensemble, categories
 from .store import (
     COMPLETE_MARKER,
     STATE_CHUNK,
@@ -59,7 +59,9 @@ def feature_settings_of(ensemble: Ensemble) -> FeatureSettings:
     data = ensemble.config.get("data")
     if not data:
         raise InputError("the ensemble does not record its input settings (cut, fraction, kind): train it with `mblnn train`")
-    return FeatureSettings(cut=int(data["cut"]), fraction=float(data["fraction"]), kind=str(data["kind"]))
+    floor = data.get("floor")  # ensembles trained before the floor existed used the store's resolution
+    return FeatureSettings(cut=int(data["cut"]), fraction=float(data["fraction"]), kind=str(data["kind"]),
+                           floor=None if floor is None else float(floor))
 
 
 def _sha256(path: str | os.PathLike) -> str:
@@ -138,7 +140,7 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
     if len(sizes) != 1:
         raise InputError(f"classify: stores of one chain length expected, got N in {sorted(sizes)}")
     n_in = int(ensemble.config.get("n_in", ensemble.w1.shape[1]))
-    width = len(input_features(np.zeros((1, headers[0].cut(settings.cut)["spectrum"].shape[1])), settings.fraction, settings.kind)[0])
+    width = sample_features(headers[0], settings).features.shape[1]
     if width != n_in:
         raise InputError(f"classify: the stores give {width} inputs per spectrum, the ensemble expects {n_in}")
     attrs = {"N": headers[0].N, **settings.as_dict(), "variant": variant,

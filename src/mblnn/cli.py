@@ -94,19 +94,20 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .datasets import FeatureSettings, training_data
+    from .datasets import training_data
     from .learning import TrainingConfig, train_ensemble
 
-    settings = FeatureSettings(cut=args.cut, fraction=args.fraction, kind=args.input)
+    settings = _feature_settings(args)
     data = training_data(args.samples, settings, h_eth=args.h_eth, h_mbl=args.h_mbl, edge_fraction=args.edge_fraction,
-                         tr_max_spectra=args.tr_max_spectra, seed=args.seed)
-    config = TrainingConfig(n_hidden=args.n_hidden, steps=args.steps, batch=args.batch, delta=args.delta, mu=args.mu,
-                            optimizer=args.optimizer, learning_rate=args.learning_rate, init_std=args.init_std,
-                            seed=args.seed, log_every=args.log_every)
+                         tr_max_spectra=args.tr_max_spectra, seed=args.seed, trim_tr=args.trim_tr)
+    config = TrainingConfig(n_hidden=args.n_hidden, hidden_layers=args.hidden_layers, steps=args.steps, batch=args.batch,
+                            delta=args.delta, mu=args.mu, cost_reduction=args.cost_reduction, optimizer=args.optimizer, learning_rate=args.learning_rate,
+                            init_std=args.init_std, seed=args.seed, log_every=args.log_every)
     started = time.perf_counter()
     ensemble = train_ensemble(data, members=range(args.members), config=config)
     ensemble.config["data"] = {**settings.as_dict(), "h_eth": args.h_eth, "h_mbl": args.h_mbl,
-                               "edge_fraction": args.edge_fraction, "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
+                               "edge_fraction": args.edge_fraction, "trim_tr": bool(args.trim_tr),
+                               "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
     ensemble.save(args.out)
     if not args.quiet:
         eta = ensemble.test_accuracy
@@ -133,11 +134,19 @@ def _dream(args: argparse.Namespace) -> int:
     from .datasets import sample_features
     from .dreaming import dream, select_starts
     from .learning import Ensemble
+    from .store import open_sample_store
 
     ensemble = Ensemble.load(args.ensemble)
     settings = feature_settings_of(ensemble)
     data = ensemble.config["data"]
-    samples = [sample_features(p, settings, data["edge_fraction"]) for p in args.samples]
+    # TD as the ensemble saw it (edges trimmed); TR too, untrimmed unless it was trained with trim_tr
+    # (ensembles from before that option trimmed TR)
+    tr_trim = data["edge_fraction"] if data.get("trim_tr", True) else None
+
+    def trim(store):
+        return tr_trim if data["h_eth"] < float(store.attrs["hbar"]) < data["h_mbl"] else data["edge_fraction"]
+    samples = [sample_features(store, settings, trim(store))
+               for store in (open_sample_store(p, cut=settings.cut) for p in args.samples)]
     transition = [s for s in samples if data["h_eth"] < s.hbar < data["h_mbl"]]
     if not transition:
         raise InputError(f"dream: no sample store with {data['h_eth']} < hbar < {data['h_mbl']} among those given")
@@ -178,12 +187,17 @@ def _table(args: argparse.Namespace) -> int:
     if args.kind == "phase-diagram":
         table = analysis.phase_diagram_table(opened, eps_bins=args.eps_bins, threshold=args.threshold)
     elif args.kind == "critical-field":
-        per_realization = analysis.critical_field_realizations(opened, args.thresholds, args.fractions)
+        curves = analysis.mbl_fraction_curves(opened, args.thresholds)
+        per_realization = analysis.critical_field_realizations(curves, args.fractions)
         if args.per_realization:
             write_table(per_realization, args.per_realization)
-        table = analysis.critical_field_table(per_realization)
+        table = analysis.critical_field_table(curves, per_realization, args.fractions, replicas=args.replicas, seed=args.seed)
     elif args.kind == "consistency":
         table = analysis.consistency_table(opened, threshold=args.threshold)
+        if args.summary:
+            if args.h_eth is None or args.h_mbl is None:
+                raise InputError("table consistency --summary needs --h-eth and --h-mbl (the transition region lies between)")
+            write_table(analysis.consistency_summary(table, args.h_eth, args.h_mbl), args.summary)
     elif args.kind == "transition-region":
         table = analysis.transition_region_table(opened, threshold=args.threshold)
     elif args.kind == "spatial-structure":
@@ -219,14 +233,14 @@ def _confusion(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .confusion import confusion_transition, learning_by_confusion
-    from .datasets import FeatureSettings
     from .finite_size import confusion_spectra
     from .learning import TrainingConfig
     from .tables import write_table
 
-    settings = FeatureSettings(cut=args.cut, fraction=args.fraction, kind=args.input)
-    config = TrainingConfig(n_hidden=args.n_hidden, steps=args.steps, batch=args.batch, mu=args.mu,
-                            learning_rate=args.learning_rate, seed=args.seed, log_every=args.steps)
+    settings = _feature_settings(args)
+    # confusion (beyond the paper) keeps the optimizer and batch means it was measured with
+    config = TrainingConfig(n_hidden=args.n_hidden, steps=args.steps, batch=args.batch, mu=args.mu, optimizer="adam",
+                            cost_reduction="mean", learning_rate=args.learning_rate, seed=args.seed, log_every=args.steps)
     frames = []
     spectra, N = confusion_spectra(args.samples, settings, args.eps, args.eps_width, args.max_per_sample, args.seed)
     for eps, (features, hbar) in spectra.items():
@@ -284,12 +298,29 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _floor(text: str) -> float | None:
+    if text.strip().lower() in ("none", "null", "off"):
+        return None
+    try:
+        return float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1) or 'none', got {text!r}") from error
+
+
+def _feature_settings(args: argparse.Namespace):
+    from .datasets import FeatureSettings
+
+    return FeatureSettings(cut=args.cut, fraction=args.fraction, kind=args.input, floor=args.floor)
+
+
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     """The network-input options shared by train and confusion (mblnn.datasets.FeatureSettings)."""
     parser.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
     parser.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept, lowest levels (default 1/2)")
     parser.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"),
                         help="input kind (Appendix A): levels xi, rho_A eigenvalues, or level differences")
+    parser.add_argument("--floor", type=_floor, default=1e-16,
+                        help="floor on rho_A eigenvalues, xi <= -ln(floor) (default 1e-16, the paper's; 'none': the store's resolution)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -340,15 +371,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(train)
     train.add_argument("--h-eth", type=float, default=0.25, help="hbar of the ETH-labelled samples (default 0.25)")
     train.add_argument("--h-mbl", type=float, default=12.0, help="hbar of the MBL-labelled samples (default 12)")
-    train.add_argument("--edge-fraction", type=float, default=0.1, help="lowest/highest energy fraction dropped from TD and TR")
+    train.add_argument("--edge-fraction", type=float, default=0.1, help="lowest/highest energy fraction dropped from TD")
+    train.add_argument("--trim-tr", action="store_true", help="drop the edge fraction from TR too (not the paper's protocol)")
+    train.add_argument("--cost-reduction", default="sum", choices=("sum", "mean"),
+                       help="sum (Eq. 8 as printed, default) or mean of CE and entropy over the batches")
     train.add_argument("--tr-max-spectra", type=int, help="cap on TR spectra (seeded subsample)")
     train.add_argument("--members", type=int, default=50, help="networks in the ensemble (default 50)")
-    train.add_argument("--n-hidden", type=int, default=1024)
+    train.add_argument("--n-hidden", type=int, default=1024, help="units n2 per hidden layer (default 1024)")
+    train.add_argument("--hidden-layers", type=int, default=1, help="hidden layers (default 1, Eq. 7; 2 for level differences, Appendix A)")
     train.add_argument("--steps", type=int, default=3500)
     train.add_argument("--batch", type=int, default=100, help="TD and TR batch size (each)")
     train.add_argument("--delta", type=float, default=1.0, help="weight of the output-entropy term on TR")
     train.add_argument("--mu", type=float, default=1.0, help="weight decay of the first-layer weights")
-    train.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
+    train.add_argument("--optimizer", default="sgd", choices=("adam", "sgd"),
+                       help="sgd: plain gradient descent, Eq. (4) (default); adam: the fast option")
     train.add_argument("--learning-rate", type=float, default=1e-4)
     train.add_argument("--init-std", type=float, default=0.1)
     train.add_argument("--seed", type=int, default=0, help="training seed (splits, initializations, batches, dropout)")
@@ -390,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--thresholds", type=_floats, default=(0.6, 0.7, 0.8, 0.9, 0.95), help="h_c scan thresholds")
     table.add_argument("--fractions", type=_floats, default=(0.1, 0.25, 0.5, 0.75, 0.9), help="h_c scan state fractions")
     table.add_argument("--per-realization", help="critical-field: also write the per-realization table here")
+    table.add_argument("--replicas", type=int, default=200, help="critical-field: bootstrap replicas over realizations")
+    table.add_argument("--seed", type=int, default=0, help="critical-field: bootstrap seed")
+    table.add_argument("--summary", help="consistency: also write the averages over the transition region here")
+    table.add_argument("--h-eth", type=float, help="consistency --summary: the ETH training field (TR lies above)")
+    table.add_argument("--h-mbl", type=float, help="consistency --summary: the MBL training field (TR lies below)")
     table.add_argument("--realization", type=int, default=0, help="single-realization: the realization (default 0)")
     table.add_argument("--window", type=int, default=512, help="single-realization: consecutive eigenstates per window")
     table.add_argument("--middle-states", type=int, default=100, help="single-realization: states of the fine structure")

@@ -75,7 +75,9 @@ def _expand_hbar_grid(config: dict) -> Iterator[str]:
             yield f"config key hbar.stop: {grid['stop']} is below hbar.start={grid['start']}"
             return
         count = int(math.floor((grid["stop"] - grid["start"]) / grid["step"] + 1e-9)) + 1
-        config["hbar"] = [round(grid["start"] + i * grid["step"], 10) for i in range(count)]
+        values = [round(grid["start"] + i * grid["step"], 10) for i in range(count)]
+        extra = [float(h) for h in grid.get("include", []) if not any(abs(h - v) < 1e-12 for v in values)]
+        config["hbar"] = sorted(values + extra)
 
 
 def _physics_errors(config: dict) -> Iterator[str]:
@@ -114,7 +116,16 @@ def _physics_errors(config: dict) -> Iterator[str]:
         if solver_for(config, N) == "shift_invert" and nev > dim:
             yield (f"config key shift_invert.nev: nev={nev} exceeds the {dim} states of "
                    f"sizes[{i}] (N={N})")
-    if config["analysis"]["single_realization"]["realization"] >= config["realizations"]:
+    campaign = config["campaign"]
+    if campaign["type"] == "single_realization":
+        if config["realizations"] != 1:
+            yield (f"config key realizations: a single_realization campaign uses one disorder pattern "
+                   f"(campaign.realization={campaign['realization']}); set realizations: 1, got {config['realizations']}")
+        if config["analysis"]["single_realization"]["realization"] != campaign["realization"]:
+            yield (f"config key analysis.single_realization.realization: "
+                   f"{config['analysis']['single_realization']['realization']} is not the campaign's pattern "
+                   f"campaign.realization={campaign['realization']}")
+    elif config["analysis"]["single_realization"]["realization"] >= config["realizations"]:
         yield (f"config key analysis.single_realization.realization: "
                f"{config['analysis']['single_realization']['realization']} is not below realizations={config['realizations']}")
     low, high = config["level_statistics"]["eps_window"]
@@ -177,6 +188,14 @@ def _cut_offsets(config: dict, N: int) -> tuple[str, list[int]]:
     return "cut_offsets", config["cut_offsets"]
 
 
+def realization_indices(config: dict) -> list[int]:
+    """The disorder realizations of the campaign: 0 .. realizations-1, or the one pattern of a
+    single_realization campaign."""
+    if config["campaign"]["type"] == "single_realization":
+        return [int(config["campaign"]["realization"])]
+    return list(range(config["realizations"]))
+
+
 def cuts_for(config: dict, N: int) -> list[int]:
     """Entanglement cuts N_A of chain length ``N``: N/2 + offset for ``cut_offsets_by_size[N]`` or ``cut_offsets``."""
     return sorted({N // 2 + offset for offset in _cut_offsets(config, N)[1]})
@@ -206,18 +225,33 @@ def ensembles(config: dict) -> list[tuple[int, int, str]]:
             for N_A in training_cuts(config, N, variant)]
 
 
-def training_arguments(config: dict, variant: str) -> str:
-    """The ``mblnn train`` options of ``variant`` (everything of ``training`` that affects the result)."""
+#: training keys a variant may override (besides its own delta and mu)
+VARIANT_OVERRIDES = ("optimizer", "learning_rate", "steps", "cost_reduction", "floor", "trim_tr", "fraction", "input",
+                     "hidden_layers")
+
+
+def variant_training(config: dict, variant: str) -> dict:
+    """The ``training`` section as ``variant`` trains: its delta and mu, and its overrides of
+    :data:`VARIANT_OVERRIDES`."""
     t = config["training"]
     v = t["variants"][variant]
+    return {**{k: t[k] for k in t if k != "variants"}, **{k: v[k] for k in VARIANT_OVERRIDES if k in v},
+            "delta": v["delta"], "mu": v["mu"]}
+
+
+def training_arguments(config: dict, variant: str) -> str:
+    """The ``mblnn train`` options of ``variant`` (everything of ``training`` that affects the result)."""
+    t = variant_training(config, variant)
     arguments = [
         "--h-eth", repr(float(t["h_eth"])), "--h-mbl", repr(float(t["h_mbl"])), "--fraction", repr(float(t["fraction"])),
-        "--input", t["input"], "--edge-fraction", repr(float(t["edge_fraction"])), "--tr-max-spectra", str(t["tr_max_spectra"]),
-        "--members", str(t["members"]), "--n-hidden", str(t["n_hidden"]), "--steps", str(t["steps"]),
-        "--batch", str(t["batch"]), "--optimizer", t["optimizer"], "--learning-rate", repr(float(t["learning_rate"])),
-        "--init-std", repr(float(t["init_std"])), "--seed", str(t["seed"]),
-        "--delta", repr(float(v["delta"])), "--mu", repr(float(v["mu"])),
-    ]
+        "--input", t["input"], "--floor", "none" if t["floor"] is None else repr(float(t["floor"])),
+        "--edge-fraction", repr(float(t["edge_fraction"])), "--tr-max-spectra", str(t["tr_max_spectra"]),
+        "--members", str(t["members"]), "--n-hidden", str(t["n_hidden"]), "--hidden-layers", str(t["hidden_layers"]),
+        "--steps", str(t["steps"]),
+        "--batch", str(t["batch"]), "--cost-reduction", t["cost_reduction"], "--optimizer", t["optimizer"],
+        "--learning-rate", repr(float(t["learning_rate"])), "--init-std", repr(float(t["init_std"])), "--seed", str(t["seed"]),
+        "--delta", repr(float(t["delta"])), "--mu", repr(float(t["mu"])),
+    ] + (["--trim-tr"] if t["trim_tr"] else [])
     return " ".join(shlex.quote(a) for a in arguments)
 
 
@@ -227,6 +261,7 @@ def confusion_arguments(config: dict) -> str:
     c = section["confusion"]
     arguments = [
         "--fraction", repr(float(config["training"]["fraction"])), "--input", config["training"]["input"],
+        "--floor", "none" if config["training"]["floor"] is None else repr(float(config["training"]["floor"])),
         "--eps", ",".join(map(repr, map(float, c["eps"]))), "--eps-width", repr(float(section["eps_width"])),
         "--max-per-sample", str(c["max_per_sample"]), "--repeats", str(c["repeats"]), "--n-hidden", str(c["n_hidden"]),
         "--steps", str(c["steps"]), "--batch", str(c["batch"]), "--learning-rate", repr(float(c["learning_rate"])),

@@ -1,10 +1,13 @@
 """Network inputs read from sample stores: the labelled data TD, the transition region TR, and the
 per-sample features that classification and dreaming consume.
 
-Conventions (Sec. II of the paper): ETH-labelled spectra come from the samples at h̄ = h_eth, MBL
-ones from h̄ = h_mbl, TR from every h_eth < h̄ < h_mbl. For training, the lowest and highest
-``edge_fraction`` of each full spectrum are removed (states are sorted by energy); a shift-invert
-sample holds only the windows its targets chose, and is used whole. Classification uses every state.
+Conventions (Sec. IV and Appendix B of the paper): ETH-labelled spectra come from the samples at
+h̄ = h_eth, MBL ones from h̄ = h_mbl, TR from every h_eth < h̄ < h_mbl. The lowest and highest
+``edge_fraction`` of each full spectrum are removed from TD (states are sorted by energy); TR keeps
+every state, as in Appendix B ("for the dataset corresponding to the pure ETH and MBL regimes"), unless
+``trim_tr`` asks for the trimming there too. A shift-invert sample holds only the windows its targets
+chose, and is used whole. Classification uses every state. The input of a cut is the largest block of
+the smaller side, n1 = C(N_s, ⌊N_s/2⌋) (:func:`mblnn.learning.paper_n1`).
 """
 
 from __future__ import annotations
@@ -16,21 +19,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .learning import ETH, MBL, TrainingData, input_features, trimmed_states
+from .learning import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
 from .store import SampleStore, open_sample_store
 
 
 @dataclass(frozen=True)
 class FeatureSettings:
     """How spectra become network inputs: cut N_A, the fraction of the largest-block entanglement
-    spectrum kept (lowest levels), and the input kind (``entanglement``, ``rho``, ``differences``)."""
+    spectrum kept (lowest levels), the input kind (``entanglement``, ``rho``, ``differences``) and the
+    floor on ρ_A eigenvalues (ξ ≤ -ln floor; ``None``: the store's full resolution, ~1e-32 by SVD)."""
 
     cut: int
     fraction: float = 0.5
     kind: str = "entanglement"
+    floor: float | None = 1e-16
 
     def as_dict(self) -> dict:
-        return {"cut": self.cut, "fraction": self.fraction, "kind": self.kind}
+        return {"cut": self.cut, "fraction": self.fraction, "kind": self.kind, "floor": self.floor}
 
 
 @dataclass
@@ -61,7 +66,8 @@ def sample_features(path: str | os.PathLike | SampleStore, settings: FeatureSett
         keep = trimmed_states(n, edge_fraction)
     return SampleFeatures(
         path=str(store.path), N=store.N, hbar=float(store.attrs["hbar"]), realization=int(store.attrs["realization"]),
-        features=input_features(spectrum[keep], settings.fraction, settings.kind),
+        features=input_features(spectrum[keep], settings.fraction, settings.kind, settings.floor,
+                                paper_n1(store.N, settings.cut)),
         energy_density=store.group["energy_density"][keep], state=np.arange(n)[keep], fields=store.group["fields"][:],
     )
 
@@ -74,8 +80,11 @@ def training_data(
     edge_fraction: float = 0.1,
     tr_max_spectra: int | None = None,
     seed: int = 0,
+    trim_tr: bool = False,
 ) -> TrainingData:
     """TD and TR of one chain length from its sample stores (see the module docstring).
+
+    ``edge_fraction`` trims TD (and TR too with ``trim_tr``, which is not the paper's protocol).
 
     ``tr_max_spectra`` caps TR by a seeded uniform subsample (the confidence term only needs batches
     of 100 spectra; a paper-size campaign has millions). Raises :class:`InputError` naming what is
@@ -95,7 +104,8 @@ def training_data(
             where = {"ETH": f"h_eth={h_eth}", "MBL": f"h_mbl={h_mbl}", "TR": f"{h_eth} < hbar < {h_mbl}"}[name]
             raise InputError(f"no {name} samples ({where}) among the {len(stores)} stores given; hbar values: "
                              f"{sorted(set(hbars.tolist()))}")
-    read = {name: [sample_features(s, settings, edge_fraction) for s in members] for name, members in groups.items()}
+    trim = {"ETH": edge_fraction, "MBL": edge_fraction, "TR": edge_fraction if trim_tr else None}
+    read = {name: [sample_features(s, settings, trim[name]) for s in members] for name, members in groups.items()}
     sizes = {s.N for samples in read.values() for s in samples}
     if len(sizes) != 1:
         raise InputError(f"training data must come from one chain length, got N in {sorted(sizes)}")

@@ -72,7 +72,9 @@ def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int =
     if K < 1:
         raise InputError("dreaming needs at least one network")
     tf = _tensorflow()
-    w1, b1, w2, b2 = (tf.constant(a[:K], tf.float32) for a in (ensemble.w1, ensemble.b1, ensemble.w2, ensemble.b2))
+    # (weights, biases) of every layer, first to output
+    layers = [(tf.constant(w[:K], tf.float32), tf.constant(b[:K], tf.float32))
+              for w, b in zip((ensemble.w1, *ensemble.hidden_w, ensemble.w2), (ensemble.b1, *ensemble.hidden_b, ensemble.b2))]
     x = tf.Variable(np.broadcast_to(start, (K,) + start.shape).copy())
     labels = tf.fill((K, start.shape[0]), tf.constant(int(target), tf.int32))
     s = tf.constant(step_size, tf.float32)
@@ -88,7 +90,10 @@ def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int =
     def descend(count):
         for _ in tf.range(count):
             with tf.GradientTape() as tape:
-                logits = tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1[:, None, :]), w2) + b2[:, None, :]
+                h = x
+                for w, b in layers[:-1]:
+                    h = tf.nn.relu(tf.matmul(h, w) + b[:, None, :])
+                logits = tf.matmul(h, layers[-1][0]) + layers[-1][1][:, None, :]
                 # summed, not averaged: each spectrum descends its own cross entropy at step size s
                 ce = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
             x.assign(project(x - s * tape.gradient(ce, x)))
@@ -96,7 +101,6 @@ def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int =
     before = ensemble.confidences(start)[:K]
     descend(tf.constant(int(steps)))
     dreamed = x.numpy()
-    first = Ensemble(w1=ensemble.w1[:K], b1=ensemble.b1[:K], w2=ensemble.w2[:K], b2=ensemble.b2[:K], members=ensemble.members[:K])
-    logits = first.logits_per_member(dreamed)
+    logits = ensemble.first(K).logits_per_member(dreamed)
     after = 1.0 / (1.0 + np.exp(logits[..., ETH] - logits[..., MBL]))
     return DreamResult(start=start, dreamed=dreamed, confidence_start=before, confidence_end=after, target=int(target))

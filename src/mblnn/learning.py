@@ -1,15 +1,25 @@
 """Confidence-optimized neural-network ensembles (Sec. II, IV and Appendices A-C of the paper).
 
 Network, Eq. (7): x (n1 inputs) → ReLU(V⁽²¹⁾x + a⁽²⁾) (n2 hidden units, default 1024) → Softmax of
-V⁽³²⁾h + a⁽³⁾ over the two classes (0 = ETH, 1 = MBL). Weights and biases start from N(0, 0.1²).
-During training each step uses exactly half of the hidden units, a fresh random half per step
-(the paper's projector P; inverted scaling by 2 keeps inference dropout-free).
+V⁽³²⁾h + a⁽³⁾ over the two classes (0 = ETH, 1 = MBL). Weights and biases start from N(0, 0.1²)
+(Appendix B specifies the weights; the biases are drawn alike). During training each step uses
+exactly half of the hidden units, a fresh random half per step (the paper's projector P; inverted
+scaling by 2, as TensorFlow's dropout does, keeps inference dropout-free).
+``hidden_layers = 2`` (Appendix A, input b) inserts further ReLU layers of n2 units each, every hidden
+layer with the same dropout; the weight decay stays on V⁽²¹⁾ only. That network trains on a plain
+masked (not gathered) path, :func:`_train_deep`.
 
-Cost, Eq. (8), per network and step:
-    CE (mean over a batch of 100 labelled spectra, TD)
-  + δ · H (mean Shannon entropy of the output on a batch of 100 unlabelled spectra, TR)
-  + μ · ‖V⁽²¹⁾‖²  (sum of squares of the first-layer weights only).
-Means rather than sums over the batches: the batch size then does not rescale δ and μ.
+Cost, Eq. (8), per network and step (``cost_reduction="sum"``, the default, as printed in the paper):
+    Σ_{x ∈ TD batch} CE(x)          (cross entropy over a batch of 100 labelled spectra)
+  + δ · Σ_{x ∈ TR batch} H(x)       (Shannon entropy of the output on a batch of 100 unlabelled spectra)
+  + μ · ‖V⁽²¹⁾‖²                    (sum of squares of the first-layer weights only).
+``cost_reduction="mean"`` replaces both sums by batch means, which is the same as the sums with μ
+multiplied by the batch size B: the decay is then B = 100 times stronger relative to the data terms
+than in Eq. (8) (measured: h̄_c moves by about +0.5 at N = 12; docs/physics.md). This is the one place
+where the convention is applied (:func:`_data_scale`).
+
+Optimizer: plain gradient descent, Eq. (4), with λ = 1e-4 (Appendix B) by default; Adam is the named
+fast option (``optimizer="adam"``).
 
 Ensembles: M networks with independent initializations, train/test splits and batches are
 trained as one TensorFlow program — stacked weights of shape (M, ...), batched matmuls, one compiled
@@ -33,6 +43,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from math import comb
 from pathlib import Path
 
 import numpy as np
@@ -49,43 +60,67 @@ class TrainingConfig:
     """Hyperparameters of Eq. (7)/(8) and of the optimizer (defaults: the paper's, Appendix B)."""
 
     n_hidden: int = 1024
+    hidden_layers: int = 1
     steps: int = 3500
     batch: int = 100
     delta: float = 1.0
     mu: float = 1.0
-    optimizer: str = "adam"
+    cost_reduction: str = "sum"
+    optimizer: str = "sgd"
     learning_rate: float = 1e-4
     init_std: float = 0.1
     seed: int = 0
     log_every: int = 10
 
     def validated(self) -> "TrainingConfig":
-        for name in ("n_hidden", "steps", "batch", "log_every"):
+        for name in ("n_hidden", "hidden_layers", "steps", "batch", "log_every"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"training.{name} must be >= 1, got {getattr(self, name)!r}")
         if self.n_hidden % 2:
             raise InputError(f"training.n_hidden must be even (half the units are dropped), got {self.n_hidden}")
         if self.optimizer not in ("adam", "sgd"):
             raise InputError(f"training.optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.cost_reduction not in ("sum", "mean"):
+            raise InputError(f"training.cost_reduction must be 'sum' (Eq. 8) or 'mean', got {self.cost_reduction!r}")
         for name in ("delta", "mu"):
             if getattr(self, name) < 0:
                 raise InputError(f"training.{name} must be >= 0, got {getattr(self, name)!r}")
         return self
 
 
-def input_features(spectra: np.ndarray, fraction: float = 0.5, kind: str = "entanglement") -> np.ndarray:
+def paper_n1(N: int, N_A: int) -> int:
+    """Length of the network's entanglement spectrum for cut N_A of an N-site chain in the S^z = 0
+    sector: n1 = C(N_s, ⌊N_s/2⌋) with N_s = min(N_A, N - N_A), the largest S^z block of the smaller
+    side (ρ_A and ρ_B share their nonzero eigenvalues). The paper's n1 = C(N_A, ⌊N_A/2⌋) for
+    N_A ≤ N/2, at most C(9, 4) = 126 at N = 18; for N_A > N/2 the stored block of A has only this many
+    nonzero eigenvalues, the rest is padding."""
+    smaller = min(int(N_A), int(N) - int(N_A))
+    return comb(smaller, smaller // 2)
+
+
+def input_features(spectra: np.ndarray, fraction: float = 0.5, kind: str = "entanglement",
+                   floor: float | None = None, n_levels: int | None = None) -> np.ndarray:
     """Network inputs from largest-block entanglement spectra ξ (ascending), shape ``(n, n1)``.
 
-    ``kind``: ``"entanglement"`` — the lowest ⌈fraction·n1⌉ levels ξ (the paper's input);
-    ``"rho"`` — the same levels as ρ_A eigenvalues λ = e^{-ξ} (Appendix A, input a);
-    ``"differences"`` — differences of consecutive levels among them (Appendix A, input b).
-    Returns float32 ``(n, n_in)``.
+    ``n_levels``: the spectrum's length n1 (default: all columns; see :func:`paper_n1`); the input is
+    the lowest ⌈fraction·n1⌉ levels of it. ``floor``: ρ_A eigenvalues below it carry no information
+    (the paper: ~1e-16 in double precision), so ξ is capped at -ln(floor); ``None`` keeps the store's
+    resolution. ``kind``: ``"entanglement"`` — the levels ξ (the paper's input); ``"rho"`` — the same
+    levels as ρ_A eigenvalues λ = e^{-ξ} (Appendix A, input a); ``"differences"`` — differences of
+    consecutive levels among them (Appendix A, input b). Returns float32 ``(n, n_in)``.
     """
     if not 0 < fraction <= 1:
         raise InputError(f"fraction must lie in (0, 1], got {fraction}")
+    if floor is not None and not 0 < floor < 1:
+        raise InputError(f"floor must lie in (0, 1) or be None, got {floor}")
     spectra = np.asarray(spectra, dtype=np.float64)
-    keep = max(2 if kind == "differences" else 1, int(np.ceil(fraction * spectra.shape[1])))
+    n1 = spectra.shape[1] if n_levels is None else int(n_levels)
+    if not 1 <= n1 <= spectra.shape[1]:
+        raise InputError(f"n_levels={n_levels} must lie in [1, {spectra.shape[1]}] (the stored spectrum's length)")
+    keep = max(2 if kind == "differences" else 1, int(np.ceil(fraction * n1)))
     lower = spectra[:, :keep]
+    if floor is not None:
+        lower = np.minimum(lower, -np.log(floor))
     if kind == "entanglement":
         features = lower
     elif kind == "rho":
@@ -143,8 +178,9 @@ class Ensemble:
     """Trained networks, stacked: ``w1 (M, n_in, n2)``, ``b1 (M, n2)``, ``w2 (M, n2, 2)``, ``b2 (M, 2)``.
 
     ``members`` are the member indices (their seeds), ``test_accuracy (M,)`` η on each member's own
-    test half, ``curves (n_logged, M, 3)`` the cost terms (CE, entropy, decay) every ``log_every``
-    steps, ``config`` the training configuration.
+    test half, ``curves (n_logged, M, 3)`` the cost terms every ``log_every`` steps: the batch's cross
+    entropy and output entropy (summed or averaged over the batch as ``cost_reduction`` says, δ not
+    applied) and ‖V⁽²¹⁾‖² (μ not applied); ``config`` the training configuration.
     """
 
     w1: np.ndarray
@@ -155,27 +191,40 @@ class Ensemble:
     test_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curves: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)))
     config: dict = field(default_factory=dict)
+    hidden_w: tuple = ()  # further hidden layers (Appendix A b): (M, n2, n2) each
+    hidden_b: tuple = ()  # and their biases (M, n2)
+
+    def _logits(self, hidden: np.ndarray) -> np.ndarray:
+        """From the first hidden layer's activations ``(M, n, n2)`` through the further layers to the logits."""
+        for w, b in zip(self.hidden_w, self.hidden_b):
+            hidden = np.maximum(np.einsum("mnh,mhk->mnk", hidden, w) + b[:, None, :], 0)
+        return np.einsum("mnh,mhc->mnc", hidden, self.w2) + self.b2[:, None, :]
 
     def confidences(self, features: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """MBL confidence of every member for every spectrum, shape ``(M, n)`` (all hidden units)."""
         out = []
         for start in range(0, len(features), chunk):
             x = np.asarray(features[start:start + chunk], dtype=np.float32)
-            hidden = np.maximum(np.einsum("ni,mih->mnh", x, self.w1) + self.b1[:, None, :], 0)
-            logits = np.einsum("mnh,mhc->mnc", hidden, self.w2) + self.b2[:, None, :]
+            logits = self._logits(np.maximum(np.einsum("ni,mih->mnh", x, self.w1) + self.b1[:, None, :], 0))
             out.append(1.0 / (1.0 + np.exp(logits[..., ETH] - logits[..., MBL])))
         return np.concatenate(out, axis=1) if out else np.zeros((len(self.members), 0), np.float32)
 
     def logits_per_member(self, features: np.ndarray) -> np.ndarray:
         """Output logits ``(M, n, 2)`` of member m on its own inputs ``features[m]`` of shape ``(M, n, n_in)``."""
-        hidden = np.maximum(np.einsum("mni,mih->mnh", features, self.w1) + self.b1[:, None, :], 0)
-        return np.einsum("mnh,mhc->mnc", hidden, self.w2) + self.b2[:, None, :]
+        return self._logits(np.maximum(np.einsum("mni,mih->mnh", features, self.w1) + self.b1[:, None, :], 0))
+
+    def first(self, K: int) -> "Ensemble":
+        """The first ``K`` members (weights only)."""
+        return Ensemble(w1=self.w1[:K], b1=self.b1[:K], w2=self.w2[:K], b2=self.b2[:K], members=self.members[:K],
+                        hidden_w=tuple(w[:K] for w in self.hidden_w), hidden_b=tuple(b[:K] for b in self.hidden_b))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the ensemble (weights, accuracies, curves, configuration) to an ``.npz``, atomically."""
         import json
 
         arrays = {k: getattr(self, k) for k in ("w1", "b1", "w2", "b2", "members", "test_accuracy", "curves")}
+        for i, (w, b) in enumerate(zip(self.hidden_w, self.hidden_b)):
+            arrays[f"hidden_w{i}"], arrays[f"hidden_b{i}"] = w, b
         arrays["config"] = np.asarray(json.dumps(self.config))
 
         def write(temporary):
@@ -189,9 +238,12 @@ class Ensemble:
         import json
 
         with np.load(path, allow_pickle=False) as archive:
-            values = {k: archive[k] for k in archive.files if k != "config"}
+            values = {k: archive[k] for k in archive.files if k != "config" and not k.startswith("hidden_")}
+            layers = sum(1 for k in archive.files if k.startswith("hidden_w"))
+            hidden_w = tuple(archive[f"hidden_w{i}"] for i in range(layers))
+            hidden_b = tuple(archive[f"hidden_b{i}"] for i in range(layers))
             config = json.loads(str(archive["config"]))
-        return cls(**values, config=config)
+        return cls(**values, config=config, hidden_w=hidden_w, hidden_b=hidden_b)
 
 
 def categories(confidence: np.ndarray, threshold: float = 0.9) -> np.ndarray:
@@ -266,6 +318,115 @@ def _compiled_update(tf, units_in, units_out, b2, decay_gradient, config: Traini
     return update
 
 
+def _data_scale(config: TrainingConfig) -> float:
+    """Factor on the batch sums of the cross entropy and of the output entropy: 1 for Eq. (8) as
+    printed (sums), 1/B for batch means (the μ term is never rescaled)."""
+    return 1.0 if config.cost_reduction == "sum" else 1.0 / config.batch
+
+
+def _step_draws(tf, keys, t, batch: int, n_train: int, n_tr: int, n_hidden: int):
+    """The random choices of step ``t`` for every member (functions of its key and t only):
+    ``picks (M, B)`` positions in the member's training half, ``tr_rows (M, B)`` TR rows, and
+    ``kept (M, H/2)`` the hidden units of this step's dropout (the H/2 largest hash values, unordered)."""
+    picks = tf.cast(tf.floor(_hash_uniform(tf, keys, t, 0, batch) * n_train), tf.int64)
+    tr_rows = tf.cast(tf.floor(_hash_uniform(tf, keys, t, 1, batch) * n_tr), tf.int64)
+    kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, n_hidden), k=n_hidden // 2, sorted=False).indices
+    return picks, tr_rows, kept
+
+
+def step_draws(seed: int, member: int, step: int, batch: int, n_train: int, n_tr: int, n_hidden: int):
+    """Numpy view of :func:`_step_draws` for one member (for checks against an independent computation)."""
+    tf = _tensorflow()
+    keys = tf.constant([member_key(seed, member)], tf.int64)
+    picks, tr_rows, kept = _step_draws(tf, keys, tf.constant(step, tf.int64), batch, n_train, n_tr, n_hidden)
+    return picks.numpy()[0], tr_rows.numpy()[0], kept.numpy()[0]
+
+
+def initial_parameters(seed: int, member: int, n_in: int, n_hidden: int, n_td: int, init_std: float = 0.1,
+                       hidden_layers: int = 1):
+    """Member ``member``'s train/test split and initial weights, as :func:`train_ensemble` draws them:
+    ``(train_idx, test_idx, [w1 (n_in, H), b1 (H,), w2 (H, 2), b2 (2,), then per further hidden layer
+    w (H, H), b (H,)])``."""
+    rng = member_rng(seed, member)
+    order = rng.permutation(n_td)
+    n_train = n_td // 2
+    shapes = ((n_in, n_hidden), (n_hidden,), (n_hidden, 2), (2,)) + ((n_hidden, n_hidden), (n_hidden,)) * (hidden_layers - 1)
+    weights = [rng.normal(0.0, init_std, size=s).astype(np.float32) for s in shapes]
+    return order[:n_train], order[n_train:], weights
+
+
+def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig) -> "Ensemble":
+    """:func:`train_ensemble` for ``hidden_layers >= 2``: the same cost, draws (batches from streams
+    0 and 1, the dropout of hidden layer l from stream 2 + l), splits and optimizers, on masked dense
+    layers. Slower per unit than the gathered single-layer path, and written for the few networks of
+    Appendix A(b)."""
+    tf = _tensorflow()
+    n_td, n_in = data.td_x.shape
+    n_train, H, L, M = n_td // 2, config.n_hidden, config.hidden_layers, len(members)
+    if n_train < 1 or n_td - n_train < 1:
+        raise InputError(f"TD holds {n_td} spectra: too few to split into training and test halves")
+    per_member_labels = np.ndim(data.td_y) == 2
+    if per_member_labels and len(data.td_y) != M:
+        raise InputError(f"TD has {len(data.td_y)} labellings for {M} members")
+    draws = [initial_parameters(config.seed, m, n_in, H, n_td, config.init_std, L) for m in members]
+    train_idx, test_idx = np.stack([d[0] for d in draws]), np.stack([d[1] for d in draws])
+    stacked = [np.stack([d[2][i] for d in draws]) for i in range(len(draws[0][2]))]
+    # order: first layer (w1, b1), further hidden layers (w, b)…, output (w2, b2)
+    params = [tf.Variable(a) for a in stacked[:2] + stacked[4:] + stacked[2:4]]
+    keys = tf.constant([member_key(config.seed, m) for m in members], tf.int64)
+    td_x, td_y, tr_x = tf.constant(data.td_x, tf.float32), tf.constant(data.td_y, tf.int32), tf.constant(data.tr_x, tf.float32)
+    train_rows = tf.constant(train_idx, tf.int64)
+    B, n_tr, scale, lr = config.batch, len(data.tr_x), _data_scale(config), config.learning_rate
+    slots = [(tf.Variable(tf.zeros_like(p)), tf.Variable(tf.zeros_like(p))) for p in params] if config.optimizer == "adam" else []
+
+    def mask(t, layer):
+        kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2 + layer, H), k=H // 2, sorted=False).indices
+        return tf.reduce_sum(tf.one_hot(kept, H, dtype=tf.float32), axis=1) * 2.0  # (M, H), inverted scaling
+
+    @tf.function
+    def step(t):
+        picks, tr_rows, _ = _step_draws(tf, keys, t, B, n_train, n_tr, H)
+        rows = tf.gather(train_rows, picks, batch_dims=1)
+        x = tf.concat([tf.gather(td_x, rows), tf.gather(tr_x, tr_rows)], axis=1)  # (M, 2B, n_in)
+        labels = tf.gather(td_y, rows, batch_dims=1) if per_member_labels else tf.gather(td_y, rows)
+        with tf.GradientTape() as tape:
+            h = x
+            for layer in range(L):
+                h = tf.nn.relu(tf.matmul(h, params[2 * layer]) + params[2 * layer + 1][:, None, :]) * mask(t, layer)[:, None, :]
+            logits = tf.matmul(h, params[-2]) + params[-1][:, None, :]
+            ce = scale * tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
+            log_p = tf.nn.log_softmax(logits[:, B:])
+            entropy = scale * tf.reduce_sum(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
+            decay = tf.reduce_sum(tf.square(params[0]), axis=[1, 2])
+            loss = tf.reduce_sum(ce + config.delta * entropy + config.mu * decay)
+        gradients = tape.gradient(loss, params)
+        if config.optimizer == "sgd":
+            for p, g in zip(params, gradients):
+                p.assign_sub(lr * g)
+        else:  # the same Adam as the single-layer update (_compiled_update)
+            n = tf.cast(t + 1, tf.float32)
+            lr_t = lr * tf.sqrt(1.0 - tf.pow(0.999, n)) / (1.0 - tf.pow(0.9, n))
+            for p, (m1, m2), g in zip(params, slots, gradients):
+                m1.assign(m1 + (g - m1) * 0.1)
+                m2.assign(m2 + (tf.square(g) - m2) * 0.001)
+                p.assign_sub(lr_t * m1 / (tf.sqrt(m2) + 1e-7))
+        return tf.stack([ce, entropy, decay], axis=1)
+
+    curves = []
+    for t in range(config.steps):
+        terms = step(tf.constant(t, tf.int64))
+        if t % config.log_every == 0 or t == config.steps - 1:
+            curves.append(terms.numpy())
+    values = [p.numpy() for p in params]
+    ensemble = Ensemble(w1=values[0], b1=values[1], w2=values[-2], b2=values[-1], members=members,
+                        hidden_w=tuple(values[2:-2:2]), hidden_b=tuple(values[3:-2:2]),
+                        curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
+    predicted = np.argmax(ensemble.logits_per_member(data.td_x[test_idx]), axis=-1)
+    truth = np.take_along_axis(data.td_y, test_idx, axis=1) if per_member_labels else data.td_y[test_idx]
+    ensemble.test_accuracy = (predicted == truth).mean(axis=1)
+    return ensemble
+
+
 def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingConfig = TrainingConfig()) -> Ensemble:
     """Train one network per member index in ``members`` on ``data`` (see the module docstring).
 
@@ -283,14 +444,14 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         raise InputError(f"TD holds {n_td} spectra: too few to split into training and test halves")
     H = config.n_hidden
 
+    if config.hidden_layers > 1:
+        return _train_deep(data, members, config)
     inits, train_idx, test_idx = [], [], []
     for m in members:
-        rng = member_rng(config.seed, m)
-        order = rng.permutation(n_td)
-        train_idx.append(order[:n_train])
-        test_idx.append(order[n_train:])
-        inits.append([rng.normal(0.0, config.init_std, size=s).astype(np.float32)
-                      for s in ((n_in, H), (H,), (H, 2), (2,))])
+        train, test, weights = initial_parameters(config.seed, m, n_in, H, n_td, config.init_std)
+        train_idx.append(train)
+        test_idx.append(test)
+        inits.append(weights)
     M = len(members)
     per_member_labels = np.ndim(data.td_y) == 2
     if per_member_labels and len(data.td_y) != M:
@@ -313,16 +474,15 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     B, n_tr = config.batch, len(data.tr_x)
     delta = tf.constant(config.delta, tf.float32)
 
+    scale = _data_scale(config)
+
     @tf.function  # the whole step under XLA was slower (6.9 s vs 5.1 s on bench/train.py --quick); only the update is
     def step(t, log: bool):
-        picks = tf.cast(tf.floor(_hash_uniform(tf, keys, t, 0, B) * n_train), tf.int64)
+        picks, tr_rows, kept = _step_draws(tf, keys, t, B, n_train, n_tr, H)
         rows = tf.gather(train_rows, picks, batch_dims=1)  # (M, B)
-        tr_rows = tf.cast(tf.floor(_hash_uniform(tf, keys, t, 1, B) * n_tr), tf.int64)
         x = tf.concat([tf.gather(td_x, rows), tf.gather(tr_x, tr_rows)], axis=1)  # (M, 2B, n_in)
         x = tf.concat([x, tf.ones_like(x[:, :, :1])], axis=2)  # a column of ones carries the bias
         labels = tf.gather(td_y, rows, batch_dims=1) if per_member_labels else tf.gather(td_y, rows)
-        # exactly half the units: those of the H/2 largest hash values (in no particular order)
-        kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2, H), k=H // 2, sorted=False).indices  # (M, H/2)
         rows_kept = tf.reshape(kept + row_offset, [-1, 1])
         # A dropped unit contributes nothing to the output and receives no gradient (ReLU(0) = 0),
         # so the step runs on the kept half only (inverted scaling by 2 on the output weights).
@@ -332,9 +492,9 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
             tape.watch([first, second])
             hidden = tf.nn.relu(tf.matmul(x, first, transpose_b=True))  # (M, 2B, H/2)
             logits = tf.matmul(hidden, 2.0 * second) + b2[:, None, :]
-            ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
+            ce = scale * tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
             log_p = tf.nn.log_softmax(logits[:, B:])
-            entropy = tf.reduce_mean(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
+            entropy = scale * tf.reduce_sum(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
             loss = tf.reduce_sum(ce + delta * entropy)
         g_first, g_second, g_b2 = tape.gradient(loss, [first, second, b2])
         if log:  # the decay μ‖V(2,1)‖² (before this step's update) is only recorded; its gradient is in the update

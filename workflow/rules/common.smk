@@ -13,7 +13,7 @@ def sample_paths(N=None):
         f"results/samples/N{n}/hbar{hbar_label(h)}/r{k}.zarr"
         for n in sizes
         for h in config["hbar"]
-        for k in range(config["realizations"])
+        for k in realization_indices(config)
     ]
 
 

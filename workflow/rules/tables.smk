@@ -3,7 +3,7 @@
 
 TABLE_FORMATS = ("csv", "parquet")
 #: every table of a campaign (dreams come with dreaming)
-TABLES = ["phase_diagram", "critical_field", "critical_field_realizations", "consistency", "levels_vs_network",
+TABLES = ["phase_diagram", "critical_field", "critical_field_realizations", "consistency", "consistency_summary", "levels_vs_network",
           "transition_region", "spatial_structure", "single_realization", "fine_structure"]
 
 
@@ -53,13 +53,15 @@ rule critical_field_table:
     params:
         thresholds=lambda wc: ",".join(map(repr, config["analysis"]["thresholds"])),
         fractions=lambda wc: ",".join(map(repr, config["analysis"]["fractions"])),
+        replicas=lambda wc: config["analysis"]["replicas"],
+        seed=lambda wc: config["analysis"]["seed"],
     conda:
         "../../envs/analysis.yaml"
     log:
         "results/logs/tables/critical_field.log",
     shell:
         "mblnn table critical-field {input} --thresholds {params.thresholds} --fractions {params.fractions} "
-        "--per-realization {output[2]} --out {output[0]} > {log} 2>&1"
+        "--replicas {params.replicas} --seed {params.seed} --per-realization {output[2]} --out {output[0]} > {log} 2>&1"
 
 
 rule consistency_table:
@@ -67,14 +69,18 @@ rule consistency_table:
         lambda wc: classification_paths(),
     output:
         table_outputs("consistency"),
+        table_outputs("consistency_summary"),
     params:
         threshold=lambda wc: config["analysis"]["threshold"],
+        h_eth=lambda wc: config["training"]["h_eth"],
+        h_mbl=lambda wc: config["training"]["h_mbl"],
     conda:
         "../../envs/analysis.yaml"
     log:
         "results/logs/tables/consistency.log",
     shell:
-        "mblnn table consistency {input} --threshold {params.threshold} --out {output[0]} > {log} 2>&1"
+        "mblnn table consistency {input} --threshold {params.threshold} --h-eth {params.h_eth} --h-mbl {params.h_mbl} "
+        "--summary {output[2]} --out {output[0]} > {log} 2>&1"
 
 
 rule levels_vs_network_table:
