@@ -187,3 +187,20 @@ def test_dream_table(tmp_path):
     table = analysis.dream_table([arrays])
     assert table["target"].unique().tolist() == ["mbl"] and table["dreamed"].tolist() == [2.0, 2.0, 2.0]
     assert table["confidence_end"].iloc[0] == pytest.approx(0.9) and table["level"].tolist() == [0, 1, 2]
+
+
+def test_gap_ratio_midpoint_and_campaign_summary(tmp_path):
+    from mblnn.summary import campaign_summary, gap_ratio_midpoint
+
+    levels = pd.DataFrame({"N": 10, "hbar": [0.5, 1.0, 2.0, 4.0], "r_mean": [0.53, 0.50, 0.42, 0.39]})
+    midpoint = (0.5307 + 0.3863) / 2
+    expected = 1.0 + (0.50 - midpoint) / (0.50 - 0.42) * 1.0
+    assert gap_ratio_midpoint(levels)["r_midpoint"].iloc[0] == pytest.approx(expected, abs=1e-3)
+    classification = synthetic(tmp_path, step)
+    curves = analysis.mbl_fraction_curves([classification], [0.9])
+    critical = analysis.critical_field_table(curves, analysis.critical_field_realizations(curves, [0.5]), [0.5], replicas=20)
+    transition = analysis.transition_region_table([classification])
+    consistency = analysis.consistency_summary(analysis.consistency_table([classification]), 0.5, 6.0)
+    row = campaign_summary([classification], critical, levels, transition, consistency, 0.5, 6.0).iloc[0]
+    assert row["eta_min"] == 1.0 and row["hbar_c"] == 2.0 and row["hbar_c_grid"] == 2.0
+    assert row["r_midpoint"] == pytest.approx(expected, abs=1e-3) and row["flipped"] == 0

@@ -59,6 +59,10 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert len(critical) == 2 * 5 * 5 and critical["hbar_c"].dropna().between(0.25, 12.0).all()
     assert set(pd.read_csv(results / "tables/levels_vs_network.csv").columns) >= {"r_mean", "eth_confidence_main"}
     assert pd.read_csv(results / "tables/consistency.csv")["changed"].between(0, 1).all()
+    summary = pd.read_csv(results / "tables/summary.csv")
+    assert list(summary["N"]) == [8, 10] and summary["eta_min"].between(0.9, 1).all()
+    assert {"hbar_c", "hbar_c_err", "r_midpoint", "uncertain_peak", "confident_uncertain", "flipped",
+            "rho_inverse_hbar_c_u"} <= set(summary.columns)
     for table in ("transition_region", "spatial_structure", "single_realization", "fine_structure", "dreams"):
         assert not pd.read_parquet(results / f"tables/{table}.parquet").empty, table
     edge = pd.read_parquet(results / "tables/mobility_edge.parquet")
@@ -87,6 +91,8 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     # an analysis setting: only the tables that use it and their figures
     bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
     assert planned_jobs(bins) == {"phase_diagram_table": 1, "levels_vs_network_table": 1, "figure": 2, "all": 1}
+    fraction = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "critical_fraction": 0.25}}, "-n")
+    assert planned_jobs(fraction) == {"summary_table": 1, "all": 1}
     fit = snakemake(tmp_path, {**TINY, "finite_size": {**TINY["finite_size"], "degree": 2}}, "-n")
     assert planned_jobs(fit) == {"finite_size_tables": 1, "figure": 2, "all": 1}  # confusion is not retrained
     window = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "single_realization": {"window": 64}}}, "-n")
@@ -119,7 +125,7 @@ def test_paper_campaign_plans_every_job(tmp_path):
     hbars, realizations = 95, 40
     # N = 12, 14, 16, 18; ensembles: main on every cut (N = 18: seven) + three ablations on N/2
     tables = ("phase_diagram", "critical_field", "consistency", "levels_vs_network", "transition_region",
-              "spatial_structure", "single_realization", "dreams", "confusion")
+              "spatial_structure", "single_realization", "dreams", "confusion", "summary")
     # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI
     assert counts == {"diagonalize": 3 * hbars * realizations, "diagonalize_mpi": hbars * realizations,
                       "level_statistics": 1, "train": 10 + 12,

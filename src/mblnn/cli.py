@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from .errors import InputError
 
 TABLE_KINDS = ("phase-diagram", "critical-field", "consistency", "levels-vs-network", "transition-region",
-               "single-realization", "spatial-structure", "dreams", "confusion")
-PLOT_KINDS = TABLE_KINDS + ("mobility-edge", "scaling")
+               "single-realization", "spatial-structure", "dreams", "confusion", "summary")
+PLOT_KINDS = tuple(k for k in TABLE_KINDS if k != "summary") + ("mobility-edge", "scaling")
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -219,6 +219,16 @@ def _table(args: argparse.Namespace) -> int:
         from .confusion import confusion_table
 
         table = confusion_table(pd.concat([pd.read_csv(p) for p in args.classifications], ignore_index=True))
+    elif args.kind == "summary":
+        from .summary import campaign_summary
+
+        needed = {"--critical": args.critical, "--levels": args.levels, "--transition": args.transition,
+                  "--consistency": args.consistency, "--h-eth": args.h_eth, "--h-mbl": args.h_mbl}
+        missing = [name for name, value in needed.items() if value is None]
+        if missing:
+            raise InputError(f"table summary needs {', '.join(missing)}")
+        table = campaign_summary(opened, pd.read_csv(args.critical), pd.read_csv(args.levels), pd.read_csv(args.transition),
+                                 pd.read_csv(args.consistency), args.h_eth, args.h_mbl, args.threshold, args.fraction)
     else:  # levels-vs-network
         if not (args.levels and args.phase):
             raise InputError("table levels-vs-network needs --levels and --phase")
@@ -429,13 +439,17 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--replicas", type=int, default=200, help="critical-field: bootstrap replicas over realizations")
     table.add_argument("--seed", type=int, default=0, help="critical-field: bootstrap seed")
     table.add_argument("--summary", help="consistency: also write the averages over the transition region here")
+    table.add_argument("--critical", help="summary: the critical-field table (.csv)")
+    table.add_argument("--transition", help="summary: the transition-region table (.csv)")
+    table.add_argument("--consistency", help="summary: the consistency-summary table (.csv)")
+    table.add_argument("--fraction", type=float, default=0.5, help="summary: state fraction of the headline h_c (default 0.5)")
     table.add_argument("--h-eth", type=float, help="consistency --summary: the ETH training field (TR lies above)")
     table.add_argument("--h-mbl", type=float, help="consistency --summary: the MBL training field (TR lies below)")
     table.add_argument("--realization", type=int, default=0, help="single-realization: the realization (default 0)")
     table.add_argument("--window", type=int, default=512, help="single-realization: consecutive eigenstates per window")
     table.add_argument("--middle-states", type=int, default=100, help="single-realization: states of the fine structure")
     table.add_argument("--fine-structure", help="single-realization: also write the fine-structure table here")
-    table.add_argument("--levels", help="levels-vs-network: the level statistics table (.csv)")
+    table.add_argument("--levels", help="levels-vs-network, summary: the level statistics table (.csv)")
     table.add_argument("--phase", help="levels-vs-network: the phase-diagram table (.csv)")
     table.add_argument("--eps-min", type=float, default=0.0)
     table.add_argument("--eps-max", type=float, default=1.0)

@@ -194,24 +194,32 @@ class Ensemble:
     hidden_w: tuple = ()  # further hidden layers (Appendix A b): (M, n2, n2) each
     hidden_b: tuple = ()  # and their biases (M, n2)
 
-    def _logits(self, hidden: np.ndarray) -> np.ndarray:
-        """From the first hidden layer's activations ``(M, n, n2)`` through the further layers to the logits."""
+    def _logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits ``(M, n, 2)`` from inputs ``x`` of shape ``(n, n_in)`` (shared) or ``(M, n, n_in)``
+        (one set per member); batched matmuls (BLAS), the activations updated in place."""
+        hidden = np.matmul(x, self.w1)
+        hidden += self.b1[:, None, :]
+        np.maximum(hidden, 0, out=hidden)
         for w, b in zip(self.hidden_w, self.hidden_b):
-            hidden = np.maximum(np.einsum("mnh,mhk->mnk", hidden, w) + b[:, None, :], 0)
-        return np.einsum("mnh,mhc->mnc", hidden, self.w2) + self.b2[:, None, :]
+            hidden = np.matmul(hidden, w)
+            hidden += b[:, None, :]
+            np.maximum(hidden, 0, out=hidden)
+        return np.matmul(hidden, self.w2) + self.b2[:, None, :]
 
-    def confidences(self, features: np.ndarray, chunk: int = 4096) -> np.ndarray:
-        """MBL confidence of every member for every spectrum, shape ``(M, n)`` (all hidden units)."""
+    def confidences(self, features: np.ndarray, chunk: int = 64) -> np.ndarray:
+        """MBL confidence of every member for every spectrum, shape ``(M, n)`` (all hidden units).
+
+        Small chunks keep the activations (M · chunk · n2 floats) in cache: at M = 50, n2 = 1024 a chunk of
+        64 spectra classified 924 spectra in 0.17 s, one of 1024 in 0.85–1.2 s (2 cores)."""
         out = []
         for start in range(0, len(features), chunk):
-            x = np.asarray(features[start:start + chunk], dtype=np.float32)
-            logits = self._logits(np.maximum(np.einsum("ni,mih->mnh", x, self.w1) + self.b1[:, None, :], 0))
+            logits = self._logits(np.asarray(features[start:start + chunk], dtype=np.float32))
             out.append(1.0 / (1.0 + np.exp(logits[..., ETH] - logits[..., MBL])))
         return np.concatenate(out, axis=1) if out else np.zeros((len(self.members), 0), np.float32)
 
     def logits_per_member(self, features: np.ndarray) -> np.ndarray:
         """Output logits ``(M, n, 2)`` of member m on its own inputs ``features[m]`` of shape ``(M, n, n_in)``."""
-        return self._logits(np.maximum(np.einsum("mni,mih->mnh", features, self.w1) + self.b1[:, None, :], 0))
+        return self._logits(np.asarray(features, dtype=np.float32))
 
     def first(self, K: int) -> "Ensemble":
         """The first ``K`` members (weights only)."""

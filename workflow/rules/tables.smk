@@ -4,7 +4,7 @@
 TABLE_FORMATS = ("csv", "parquet")
 #: every table of a campaign (dreams come with dreaming)
 TABLES = ["phase_diagram", "critical_field", "critical_field_realizations", "consistency", "consistency_summary", "levels_vs_network",
-          "transition_region", "spatial_structure", "single_realization", "fine_structure"]
+          "transition_region", "spatial_structure", "single_realization", "fine_structure", "summary"]
 
 
 def table_outputs(name):
@@ -163,3 +163,27 @@ rule dreams_table:
         "results/logs/tables/dreams.log",
     shell:
         "mblnn table dreams {input} --out {output[0]} > {log} 2>&1"
+
+
+rule summary_table:
+    input:
+        classified=lambda wc: classification_paths(),
+        critical="results/tables/critical_field.csv",
+        levels="results/tables/level_statistics.csv",
+        transition="results/tables/transition_region.csv",
+        consistency="results/tables/consistency_summary.csv",
+    output:
+        table_outputs("summary"),
+    params:
+        threshold=lambda wc: config["analysis"]["threshold"],
+        fraction=lambda wc: config["analysis"]["critical_fraction"],
+        h_eth=lambda wc: config["training"]["h_eth"],
+        h_mbl=lambda wc: config["training"]["h_mbl"],
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/tables/summary.log",
+    shell:
+        "mblnn table summary {input.classified} --critical {input.critical} --levels {input.levels} "
+        "--transition {input.transition} --consistency {input.consistency} --threshold {params.threshold} "
+        "--fraction {params.fraction} --h-eth {params.h_eth} --h-mbl {params.h_mbl} --out {output[0]} > {log} 2>&1"
