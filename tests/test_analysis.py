@@ -9,6 +9,7 @@ from mblnn.classification import open_classification, write_classification
 from mblnn.plotting import (
     plot_consistency,
     plot_critical_field,
+    plot_disorder_correlation,
     plot_levels_vs_network,
     plot_phase_diagram,
 )
@@ -132,7 +133,8 @@ def test_figures_are_written(tmp_path):
     levels = pd.DataFrame({"N": 10, "hbar": HBARS, "r_mean": 0.45, "r_sem": 0.01})
     for draw, table, name in ((plot_phase_diagram, phase, "phase"), (plot_critical_field, critical, "critical"),
                               (plot_levels_vs_network, analysis.levels_vs_network_table(levels, phase, (0, 1)), "levels"),
-                              (plot_consistency, analysis.consistency_table([classification]), "consistency")):
+                              (plot_consistency, analysis.consistency_table([classification]), "consistency"),
+                              (plot_disorder_correlation, analysis.critical_field_realizations(curves, [0.5]), "correlation")):
         written = draw(table, tmp_path / f"{name}.png")
         assert [p.suffix for p in written] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in written)
 

@@ -74,7 +74,7 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     # r is fitted; the network only if enough of its points lie off the saturated plateaus (network_range)
     assert "gap_ratio" in set(scaling["observable"]) and set(scaling["observable"]) <= {"gap_ratio", "network"}
     assert set(scaling[["N_min", "N_max"]].itertuples(index=False, name=None)) == {(8, 10)}
-    for figure in ("phase_diagram", "critical_field", "levels_vs_network", "consistency", "transition_region",
+    for figure in ("phase_diagram", "critical_field", "disorder_correlation", "levels_vs_network", "consistency", "transition_region",
                    "single_realization", "spatial_structure", "dreams", "mobility_edge", "scaling", "confusion"):
         assert (results / f"figures/{figure}.png").stat().st_size > 1000 and (results / f"figures/{figure}.pdf").exists()
     assert (results / "dreams/N10/cut5/main_mbl.npz").exists()
@@ -129,7 +129,7 @@ def test_paper_campaign_plans_every_job(tmp_path):
     # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI
     assert counts == {"diagonalize": 3 * hbars * realizations, "diagonalize_mpi": hbars * realizations,
                       "level_statistics": 1, "train": 10 + 12,
-                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 11, "all": 1,
+                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 12, "all": 1,
                       "confusion": 4, "finite_size_tables": 1}
 
 

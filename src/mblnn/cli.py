@@ -24,7 +24,7 @@ from .errors import InputError
 
 TABLE_KINDS = ("phase-diagram", "critical-field", "consistency", "levels-vs-network", "transition-region",
                "single-realization", "spatial-structure", "dreams", "confusion", "summary")
-PLOT_KINDS = tuple(k for k in TABLE_KINDS if k != "summary") + ("mobility-edge", "scaling")
+PLOT_KINDS = tuple(k for k in TABLE_KINDS if k != "summary") + ("mobility-edge", "scaling", "disorder-correlation")
 
 
 def _floats(text: str) -> tuple[float, ...]:

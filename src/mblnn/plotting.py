@@ -97,7 +97,31 @@ def plot_critical_field(table: pd.DataFrame, path: str | os.PathLike, variant: s
         ax.set_title(f"N = {N}")
         ax.set_xlabel("confidence threshold")
     axes[0].set_ylabel(r"critical field $\bar h_c$ (averaged curve, bootstrap error)")
-    axes[-1].legend(fontsize="small", title="open: at the grid's edge", title_fontsize="x-small")
+    axes[-1].legend(fontsize="x-small", loc="lower right", title="open: at the grid's edge", title_fontsize="x-small")
+    return save_figure(figure, path)
+
+
+def plot_disorder_correlation(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main",
+                              threshold: float = 0.9, fraction: float = 0.5) -> list[Path]:
+    """Fig. 3b from the per-realization table: (left) 1/h̄_c against the pattern's ⟨|u|⟩ (the text's
+    reading), (right) h̄_c against ⟨|h|⟩ at h̄_c = h̄_c⟨|u|⟩ (the caption's formula), one colour per N,
+    the correlation coefficient in the legend; realizations whose crossing the grid does not bracket
+    are left out."""
+    plt = _pyplot()
+    table = _half_chain(table, variant)
+    table = table[np.isclose(table["threshold"], threshold) & np.isclose(table["fraction"], fraction)].dropna(subset=["hbar_c"])
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.6))
+    for N, part in table.groupby("N"):
+        for ax, (x, y) in ((left, ("mean_abs_u", "inverse_hbar_c")), (right, ("mean_abs_h_c", "hbar_c"))):
+            rho = np.corrcoef(part[x], part[y])[0, 1] if len(part) > 2 else np.nan
+            ax.plot(part[x], part[y], "o", label=f"N = {N}: ρ = {rho:.2f} ({len(part)})")
+    left.set_xlabel(r"pattern $\langle|u|\rangle$ ($h_r = \bar h u_r$)")
+    left.set_ylabel(r"$1/\bar h_c$")
+    right.set_xlabel(r"$\langle|h|\rangle$ at $\bar h_c$")
+    right.set_ylabel(r"$\bar h_c$")
+    for ax in (left, right):
+        ax.legend(fontsize="small")
+    figure.suptitle(f"per-realization $\\bar h_c$ ({threshold:.0%} confidence, {fraction:.0%} of states)", fontsize="medium")
     return save_figure(figure, path)
 
 

@@ -3,6 +3,7 @@
 FIGURES = {
     "phase_diagram": ("phase-diagram", "results/tables/phase_diagram.csv"),
     "critical_field": ("critical-field", "results/tables/critical_field.csv"),
+    "disorder_correlation": ("disorder-correlation", "results/tables/critical_field_realizations.csv"),
     "levels_vs_network": ("levels-vs-network", "results/tables/levels_vs_network.csv"),
     "consistency": ("consistency", "results/tables/consistency.csv"),
     "transition_region": ("transition-region", "results/tables/transition_region.csv"),
