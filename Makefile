@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/shift_invert.py --sizes 16
 	$(BIN)/python bench/train.py --quick
+	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/dag.py
 
 # The issue-sized runs (N = 16/18/20 shift-invert, full training benchmark): about 30 minutes.
@@ -74,6 +75,7 @@ bench-full: setup
 	$(BIN)/python bench/store.py --full
 	$(BIN)/python bench/shift_invert.py --full
 	$(BIN)/python bench/train.py
+	$(BIN)/python bench/classify.py --full
 	$(BIN)/python bench/dag.py
 
 # Install profiles/slurm as the user's `slurm` profile (`snakemake --profile slurm`); an existing
