@@ -206,3 +206,12 @@ def test_gap_ratio_midpoint_and_campaign_summary(tmp_path):
     row = campaign_summary([classification], critical, levels, transition, consistency, 0.5, 6.0).iloc[0]
     assert row["eta_min"] == 1.0 and row["hbar_c"] == 2.0 and row["hbar_c_grid"] == 2.0
     assert row["r_midpoint"] == pytest.approx(expected, abs=1e-3) and row["flipped"] == 0
+
+
+def test_critical_field_of_one_realization_has_no_bootstrap_error():
+    grid = np.arange(0.5, 4.01, 0.5)
+    curves = pd.DataFrame({"N": 8, "N_A": 4, "variant": "main", "realization": 0, "threshold": 0.9, "hbar": grid,
+                           "fraction_above": np.clip(grid / 4, 0, 1), "mean_abs_u": 0.5})
+    row = analysis.critical_field_table(curves, analysis.critical_field_realizations(curves, [0.5]), [0.5], replicas=20).iloc[0]
+    assert row["hbar_c"] == pytest.approx(2.0) and np.isnan(row["hbar_c_err"]) and np.isnan(row["edge_replicas"])
+    assert row["n_realizations"] == 1 and np.isnan(row["rho_inverse_hbar_c_u"])

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -131,6 +132,22 @@ def test_paper_campaign_plans_every_job(tmp_path):
                       "level_statistics": 1, "train": 10 + 12,
                       "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 12, "all": 1,
                       "confusion": 4, "finite_size_tables": 1}
+
+
+@pytest.mark.slow
+def test_single_realization_campaign_runs(tmp_path):
+    """campaign.type single_realization: one pattern at every h̄, trained on and tabulated alone."""
+    config = {"sizes": [8], "seed": 3, "campaign": {"type": "single_realization", "realization": 2},
+              "hbar": {"start": 0.5, "stop": 3.0, "step": 0.5, "include": [0.25, 12.0]},
+              "training": {"members": 2, "n_hidden": 32, "steps": 100, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
+              "analysis": {"eps_bins": 4, "single_realization": {"realization": 2, "window": 20}}}
+    done = snakemake(tmp_path, config, "--until", "summary_table")
+    assert done.returncode == 0, done.stderr
+    samples = sorted(p.relative_to(tmp_path / "results/samples") for p in (tmp_path / "results/samples").glob("N8/*/*.zarr"))
+    assert [p.name for p in samples] == ["r2.zarr"] * 8
+    summary = pd.read_csv(tmp_path / "results/tables/summary.csv").iloc[0]
+    assert summary["N"] == 8 and np.isnan(summary["hbar_c_err"])  # one realization: no bootstrap error
+    assert set(pd.read_csv(tmp_path / "results/tables/critical_field_realizations.csv")["realization"]) == {2}
 
 
 def dry_run_counts(tmp_path, configfile, *args):

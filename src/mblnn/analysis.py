@@ -178,8 +178,8 @@ def critical_field_table(curves: pd.DataFrame, per_realization: pd.DataFrame, fr
     with a bootstrap over realizations; and the Fig. 3b correlations over realizations.
 
     Columns: N, N_A, variant, threshold, fraction, hbar_c, hbar_c_err (standard deviation of the
-    bootstrap replicas whose crossing the grid brackets), hbar_c_low / hbar_c_high (their 2.5 / 97.5
-    percentiles), at_edge (the averaged curve's crossing is not bracketed by the grid), edge_replicas
+    bootstrap replicas whose crossing the grid brackets; NaN for one realization), hbar_c_low /
+    hbar_c_high (their 2.5 / 97.5 percentiles), at_edge (the averaged curve's crossing is not bracketed by the grid), edge_replicas
     (fraction of replicas not bracketed), hbar_c_grid (first grid point of the averaged curve),
     n_realizations, realization_mean / realization_std (of the per-realization interpolated h̄_c),
     n_undetermined (realizations whose crossing the grid does not bracket), and for each name of
@@ -200,14 +200,15 @@ def critical_field_table(curves: pd.DataFrame, per_realization: pd.DataFrame, fr
         own = own_rows.get(key, per_realization.iloc[:0])
         for fraction in fractions:
             value, edge = interpolated_crossing(hbar, averaged, fraction)
-            replica = _crossings(hbar, replica_curves, fraction)
+            # one realization (a single-realization campaign) has no spread to resample
+            replica = _crossings(hbar, replica_curves, fraction) if R > 1 else np.full(replicas, np.nan)
             bracketed = replica[np.isfinite(replica)]
             found = own[own["fraction"] == fraction].dropna(subset=["hbar_c"])
             row = {**dict(zip(keys, key)), "fraction": float(fraction), "hbar_c": value, "at_edge": bool(edge),
                    "hbar_c_err": float(np.std(bracketed, ddof=1)) if len(bracketed) > 1 else np.nan,
                    "hbar_c_low": float(np.percentile(bracketed, 2.5)) if len(bracketed) else np.nan,
                    "hbar_c_high": float(np.percentile(bracketed, 97.5)) if len(bracketed) else np.nan,
-                   "edge_replicas": float(1 - len(bracketed) / replicas),
+                   "edge_replicas": float(1 - len(bracketed) / replicas) if R > 1 else np.nan,
                    "hbar_c_grid": critical_fields(hbar, averaged, fraction), "n_realizations": R,
                    "realization_mean": float(found["hbar_c"].mean()) if len(found) else np.nan,
                    "realization_std": float(found["hbar_c"].std(ddof=1)) if len(found) > 1 else np.nan,
