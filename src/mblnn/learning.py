@@ -332,6 +332,14 @@ def _data_scale(config: TrainingConfig) -> float:
     return 1.0 if config.cost_reduction == "sum" else 1.0 / config.batch
 
 
+def _data_terms(tf, logits, labels, batch: int, scale: float):
+    """The data terms of Eq. (8) per member from ``logits (M, 2B, 2)`` (TD batch first, then TR) and
+    the TD ``labels (M, B)``: ``scale`` · Σ cross entropy and ``scale`` · Σ output entropy, each ``(M,)``."""
+    ce = scale * tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :batch]), axis=1)
+    log_p = tf.nn.log_softmax(logits[:, batch:])
+    return ce, scale * tf.reduce_sum(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
+
+
 def _step_draws(tf, keys, t, batch: int, n_train: int, n_tr: int, n_hidden: int):
     """The random choices of step ``t`` for every member (functions of its key and t only):
     ``picks (M, B)`` positions in the member's training half, ``tr_rows (M, B)`` TR rows, and
@@ -364,18 +372,14 @@ def initial_parameters(seed: int, member: int, n_in: int, n_hidden: int, n_td: i
 
 
 def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig) -> "Ensemble":
-    """:func:`train_ensemble` for ``hidden_layers >= 2``: the same cost, draws (batches from streams
+    """:func:`train_ensemble` for ``hidden_layers >= 2`` (inputs checked there): the same cost, draws (batches from streams
     0 and 1, the dropout of hidden layer l from stream 2 + l), splits and optimizers, on masked dense
     layers. Slower per unit than the gathered single-layer path, and written for the few networks of
     Appendix A(b)."""
     tf = _tensorflow()
     n_td, n_in = data.td_x.shape
-    n_train, H, L, M = n_td // 2, config.n_hidden, config.hidden_layers, len(members)
-    if n_train < 1 or n_td - n_train < 1:
-        raise InputError(f"TD holds {n_td} spectra: too few to split into training and test halves")
+    n_train, H, L = n_td // 2, config.n_hidden, config.hidden_layers
     per_member_labels = np.ndim(data.td_y) == 2
-    if per_member_labels and len(data.td_y) != M:
-        raise InputError(f"TD has {len(data.td_y)} labellings for {M} members")
     draws = [initial_parameters(config.seed, m, n_in, H, n_td, config.init_std, L) for m in members]
     train_idx, test_idx = np.stack([d[0] for d in draws]), np.stack([d[1] for d in draws])
     stacked = [np.stack([d[2][i] for d in draws]) for i in range(len(draws[0][2]))]
@@ -402,9 +406,7 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig)
             for layer in range(L):
                 h = tf.nn.relu(tf.matmul(h, params[2 * layer]) + params[2 * layer + 1][:, None, :]) * mask(t, layer)[:, None, :]
             logits = tf.matmul(h, params[-2]) + params[-1][:, None, :]
-            ce = scale * tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
-            log_p = tf.nn.log_softmax(logits[:, B:])
-            entropy = scale * tf.reduce_sum(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
+            ce, entropy = _data_terms(tf, logits, labels, B, scale)
             decay = tf.reduce_sum(tf.square(params[0]), axis=[1, 2])
             loss = tf.reduce_sum(ce + config.delta * entropy + config.mu * decay)
         gradients = tape.gradient(loss, params)
@@ -429,9 +431,7 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig)
     ensemble = Ensemble(w1=values[0], b1=values[1], w2=values[-2], b2=values[-1], members=members,
                         hidden_w=tuple(values[2:-2:2]), hidden_b=tuple(values[3:-2:2]),
                         curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
-    predicted = np.argmax(ensemble.logits_per_member(data.td_x[test_idx]), axis=-1)
-    truth = np.take_along_axis(data.td_y, test_idx, axis=1) if per_member_labels else data.td_y[test_idx]
-    ensemble.test_accuracy = (predicted == truth).mean(axis=1)
+    ensemble.test_accuracy = _test_accuracy(ensemble, data, test_idx)
     return ensemble
 
 
@@ -445,25 +445,24 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     members = np.asarray(list(members), dtype=np.int64)
     if members.size == 0 or np.unique(members).size != members.size:
         raise InputError("members must be distinct member indices, at least one")
-    tf = _tensorflow()
     n_td, n_in = data.td_x.shape
     n_train = n_td // 2
     if n_train < 1 or n_td - n_train < 1:
         raise InputError(f"TD holds {n_td} spectra: too few to split into training and test halves")
-    H = config.n_hidden
-
+    M = len(members)
+    per_member_labels = np.ndim(data.td_y) == 2
+    if per_member_labels and len(data.td_y) != M:
+        raise InputError(f"TD has {len(data.td_y)} labellings for {M} members")
     if config.hidden_layers > 1:
         return _train_deep(data, members, config)
+    tf = _tensorflow()
+    H = config.n_hidden
     inits, train_idx, test_idx = [], [], []
     for m in members:
         train, test, weights = initial_parameters(config.seed, m, n_in, H, n_td, config.init_std)
         train_idx.append(train)
         test_idx.append(test)
         inits.append(weights)
-    M = len(members)
-    per_member_labels = np.ndim(data.td_y) == 2
-    if per_member_labels and len(data.td_y) != M:
-        raise InputError(f"TD has {len(data.td_y)} labellings for {M} members")
     w1_init, b1_init, w2_init, b2_init = (np.stack([init[i] for init in inits]) for i in range(4))
     # Unit-major layout: row m·H + j holds hidden unit j of member m — its first-layer weights and
     # bias (n_in + 1 values) in `units_in`, its two output weights in `units_out`. Gathering the
@@ -500,9 +499,7 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
             tape.watch([first, second])
             hidden = tf.nn.relu(tf.matmul(x, first, transpose_b=True))  # (M, 2B, H/2)
             logits = tf.matmul(hidden, 2.0 * second) + b2[:, None, :]
-            ce = scale * tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits[:, :B]), axis=1)
-            log_p = tf.nn.log_softmax(logits[:, B:])
-            entropy = scale * tf.reduce_sum(-tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1), axis=1)
+            ce, entropy = _data_terms(tf, logits, labels, B, scale)
             loss = tf.reduce_sum(ce + delta * entropy)
         g_first, g_second, g_b2 = tape.gradient(loss, [first, second, b2])
         if log:  # the decay μ‖V(2,1)‖² (before this step's update) is only recorded; its gradient is in the update
@@ -522,8 +519,12 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     ensemble = Ensemble(w1=np.ascontiguousarray(per_unit[:, :, :n_in].transpose(0, 2, 1)), b1=per_unit[:, :, n_in].copy(),
                         w2=units_out.numpy().reshape(M, H, 2), b2=b2.numpy(), members=members,
                         curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
-    test_x = data.td_x[np.stack(test_idx)]  # (M, n_test, n_in)
-    predicted = np.argmax(ensemble.logits_per_member(test_x), axis=-1)
-    truth = np.take_along_axis(data.td_y, np.stack(test_idx), axis=1) if per_member_labels else data.td_y[np.stack(test_idx)]
-    ensemble.test_accuracy = (predicted == truth).mean(axis=1)
+    ensemble.test_accuracy = _test_accuracy(ensemble, data, np.stack(test_idx))
     return ensemble
+
+
+def _test_accuracy(ensemble: "Ensemble", data: TrainingData, test_idx: np.ndarray) -> np.ndarray:
+    """η of each member on its own test rows ``test_idx (M, n_test)`` of TD, shape ``(M,)``."""
+    predicted = np.argmax(ensemble.logits_per_member(data.td_x[test_idx]), axis=-1)
+    truth = np.take_along_axis(data.td_y, test_idx, axis=1) if np.ndim(data.td_y) == 2 else data.td_y[test_idx]
+    return (predicted == truth).mean(axis=1)
