@@ -239,12 +239,16 @@ def variant_training(config: dict, variant: str) -> dict:
             "delta": v["delta"], "mu": v["mu"]}
 
 
+def _floor_argument(floor: float | None) -> str:
+    return "none" if floor is None else repr(float(floor))
+
+
 def training_arguments(config: dict, variant: str) -> str:
     """The ``mblnn train`` options of ``variant`` (everything of ``training`` that affects the result)."""
     t = variant_training(config, variant)
     arguments = [
         "--h-eth", repr(float(t["h_eth"])), "--h-mbl", repr(float(t["h_mbl"])), "--fraction", repr(float(t["fraction"])),
-        "--input", t["input"], "--floor", "none" if t["floor"] is None else repr(float(t["floor"])),
+        "--input", t["input"], "--floor", _floor_argument(t["floor"]),
         "--edge-fraction", repr(float(t["edge_fraction"])), "--tr-max-spectra", str(t["tr_max_spectra"]),
         "--members", str(t["members"]), "--n-hidden", str(t["n_hidden"]), "--hidden-layers", str(t["hidden_layers"]),
         "--steps", str(t["steps"]),
@@ -261,7 +265,7 @@ def confusion_arguments(config: dict) -> str:
     c = section["confusion"]
     arguments = [
         "--fraction", repr(float(config["training"]["fraction"])), "--input", config["training"]["input"],
-        "--floor", "none" if config["training"]["floor"] is None else repr(float(config["training"]["floor"])),
+        "--floor", _floor_argument(config["training"]["floor"]),
         "--eps", ",".join(map(repr, map(float, c["eps"]))), "--eps-width", repr(float(section["eps_width"])),
         "--max-per-sample", str(c["max_per_sample"]), "--repeats", str(c["repeats"]), "--n-hidden", str(c["n_hidden"]),
         "--steps", str(c["steps"]), "--batch", str(c["batch"]), "--learning-rate", repr(float(c["learning_rate"])),
