@@ -41,7 +41,7 @@ import zarr
 from .atomic import atomic_write
 from .datasets import FeatureSettings, sample_features
 from .errors import InputError
-from .learning import Ensemble, categories
+from .learning import Ensemble, categories, input_features, paper_n1
 from .store import (
     COMPLETE_MARKER,
     STATE_CHUNK,
@@ -140,7 +140,8 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
     if len(sizes) != 1:
         raise InputError(f"classify: stores of one chain length expected, got N in {sorted(sizes)}")
     n_in = int(ensemble.config.get("n_in", ensemble.w1.shape[1]))
-    width = sample_features(headers[0], settings).features.shape[1]
+    n1 = paper_n1(headers[0].N, settings.cut)
+    width = input_features(np.zeros((1, n1)), settings.fraction, settings.kind, settings.floor, n1).shape[1]
     if width != n_in:
         raise InputError(f"classify: the stores give {width} inputs per spectrum, the ensemble expects {n_in}")
     attrs = {"N": headers[0].N, **settings.as_dict(), "variant": variant,
