@@ -24,7 +24,8 @@ attrs also carry ``variant``, the name of the ensemble's cost weights (δ, μ) i
 
 Samples are sorted by (hbar, realization); state rows follow each store's energy order. Samples with
 fewer states than the largest (shift-invert windows missing pairs) are NaN-padded. The completion
-marker ``mblnn_complete`` is written last and the store appears atomically, as for sample stores.
+marker ``mblnn_complete`` and the file digests ``mblnn_digests`` are written last and the store appears
+atomically, as for sample stores.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ import zarr
 from .atomic import atomic_write
 from .datasets import FeatureSettings, sample_features
 from .errors import InputError
+from .integrity import CheckedGroup
 from .learning import Ensemble, categories, input_features, paper_n1
 from .store import (
-    COMPLETE_MARKER,
     STATE_CHUNK,
     StoreError,
     _compressors,
+    checked_group,
     is_complete,
+    mark_complete,
     open_sample_store,
 )
 
@@ -119,7 +122,7 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
         root.create_array("members", data=np.asarray(members, np.int64), dimension_names=("member",))
         root.create_array("test_accuracy", data=np.asarray(test_accuracy, np.float64), dimension_names=("member",))
         root.attrs["mblnn_classification"] = {**root.attrs["mblnn_classification"], "threshold": threshold}
-        root.attrs[COMPLETE_MARKER] = {"version": CLASSIFICATION_VERSION, "samples": S}
+        mark_complete(root, temporary, {"version": CLASSIFICATION_VERSION, "samples": S})
 
     return atomic_write(out, write, directory=True)
 
@@ -164,10 +167,11 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
 
 @dataclass(frozen=True)
 class Classification:
-    """An opened classification store; arrays are zarr arrays (read on access) except the small ones."""
+    """An opened classification store; arrays are read on access (checked against the store's
+    digests, :mod:`mblnn.integrity`) except the small ones."""
 
     path: Path
-    group: zarr.Group
+    group: CheckedGroup
     attrs: dict
     hbar: np.ndarray
     realization: np.ndarray
@@ -185,7 +189,7 @@ def open_classification(path: str | os.PathLike) -> Classification:
     path = Path(path)
     if not is_complete(path):
         raise StoreError(f"{path}: no complete classification store here (missing, or its writer did not finish): rerun `mblnn classify`")
-    group = zarr.open_group(path, mode="r", zarr_format=3)
+    group = checked_group(path)
     attrs = dict(group.attrs["mblnn_classification"])
     if attrs.get("version") != CLASSIFICATION_VERSION:
         raise StoreError(f"{path}: classification version {attrs.get('version')!r}, this mblnn reads {CLASSIFICATION_VERSION}")

@@ -6,6 +6,7 @@ Commands
                     Schmidt gaps and entanglement spectra.
 ``mblnn levels``    reduce sample stores to a table of mean gap ratios per (N, h̄).
 ``mblnn inspect``   summarize a sample store or every store below a directory.
+``mblnn verify``    check stores against the digests they recorded at completion.
 ``mblnn train``     train a confidence-optimized ensemble on the sample stores of one N.
 ``mblnn classify``  classify every eigenstate of sample stores with a trained ensemble.
 ``mblnn dream``     dream transition-region spectra towards ETH or MBL with an ensemble.
@@ -88,9 +89,33 @@ def _levels(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     from .store import describe
 
-    for path in args.paths:
-        print(describe(path))
-    return 0
+    text = "\n".join(describe(path) for path in args.paths)
+    print(text)
+    return 1 if "INCOMPLETE" in text or "  incomplete: " in text else 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .store import verify
+
+    results = verify(args.paths)
+    counts = {status: sum(r.status == status for r in results) for status in ("ok", "unverifiable", "bad")}
+    for result in results:
+        if args.verbose or result.status == "bad":
+            print(result)
+    unverifiable = [r for r in results if r.status == "unverifiable"]
+    if unverifiable and not args.verbose:
+        print(f"{len(unverifiable)} stores written before digests cannot be verified, e.g. {unverifiable[0].path}")
+    print(f"{len(results)} stores: {counts['ok']} ok, {counts['unverifiable']} unverifiable, {counts['bad']} bad")
+    bad = [r.path for r in results if r.status == "bad" and r.path.exists()]
+    if args.remove_bad and bad:
+        for path in bad:
+            shutil.rmtree(path)
+            print(f"removed {path}")
+        print("rerun the workflow (the same snakemake or make command): it redoes exactly the removed stores and what depends on them")
+        return 0
+    return 1 if counts["bad"] else 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -334,7 +359,14 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mblnn", description=__doc__.split("\n\n")[0])
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="mblnn", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="mblnn: many-body localization of the random-field Heisenberg chain probed with neural networks "
+                    "(Schindler, Regnault & Neupert, PRB 95, 245134).",
+        epilog="Run `mblnn COMMAND --help` for a command's options; the workflow (Snakefile) calls these commands.")
+    parser.add_argument("--version", action="version", version=f"mblnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     spectrum = commands.add_parser(
@@ -375,6 +407,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="summarize a sample store or a campaign directory")
     inspect.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
     inspect.set_defaults(handler=_inspect)
+
+    check = commands.add_parser("verify", help="check sample and classification stores against their recorded digests")
+    check.add_argument("paths", nargs="+", help="stores (*.zarr) or directories searched for them (e.g. results/)")
+    check.add_argument("--remove-bad", action="store_true",
+                       help="delete damaged and incomplete stores, so that a rerun of the workflow redoes exactly them")
+    check.add_argument("--verbose", action="store_true", help="one line per store, not only the bad ones")
+    check.set_defaults(handler=_verify)
 
     train = commands.add_parser("train", help="train a confidence-optimized ensemble (Eq. 7/8) on the stores of one N")
     train.add_argument("samples", nargs="+", help="sample stores of one N: those at h_eth and h_mbl label TD, those between form TR")

@@ -61,6 +61,7 @@ from . import __version__
 from .atomic import atomic_write
 from .entanglement import CutEntanglement
 from .errors import InputError
+from .integrity import DIGESTS_ATTRIBUTE, CheckedGroup, Verification, file_digests, recorded_digests, verify_store
 from .sample import SampleResult, SampleSpec
 
 SCHEMA_VERSION = 1
@@ -151,10 +152,21 @@ def write_sample_store(
             put(group, "entropy", cut.entropy, ("state",))
             put(group, "schmidt_gap", cut.schmidt_gap, ("state",))
             put(group, "spectrum", cut.spectrum, ("state", "level"))
-        # the marker goes last: its presence certifies every array above
-        root.attrs[COMPLETE_MARKER] = {"schema_version": SCHEMA_VERSION, "N": result.spec.N, "cuts": list(result.spec.cuts)}
+        mark_complete(root, temporary, {"schema_version": SCHEMA_VERSION, "N": result.spec.N, "cuts": list(result.spec.cuts)})
 
     return atomic_write(path, write, directory=True)
+
+
+def mark_complete(root: zarr.Group, directory: Path, marker: dict) -> None:
+    """Record the digests of every file written below ``directory`` and the completion marker, in one
+    metadata write after every array: the marker's presence certifies the arrays, the digests let
+    readers and `mblnn verify` detect later damage (:mod:`mblnn.integrity`)."""
+    root.attrs.update({DIGESTS_ATTRIBUTE: file_digests(directory), COMPLETE_MARKER: marker})
+
+
+def checked_group(path: Path) -> CheckedGroup:
+    """The root group of the complete store at ``path``, read through its recorded digests."""
+    return CheckedGroup(zarr.open_group(path, mode="r", zarr_format=3), path, recorded_digests(path), StoreError)
 
 
 @dataclass(frozen=True)
@@ -162,7 +174,7 @@ class SampleStore:
     """A validated, complete sample store opened for reading (arrays are read on access)."""
 
     path: Path
-    group: zarr.Group
+    group: CheckedGroup
     attrs: dict
 
     @property
@@ -191,14 +203,16 @@ def is_complete(path: str | os.PathLike) -> bool:
 def open_sample_store(path: str | os.PathLike, N: int | None = None, cut: int | None = None) -> SampleStore:
     """Open a complete store; raise :class:`StoreError` if it is incomplete or does not match.
 
-    ``N`` and ``cut``, when given, must match the store's chain length and be among its cuts.
+    ``N`` and ``cut``, when given, must match the store's chain length and be among its cuts. Arrays
+    are checked against the store's digests on their first read (:mod:`mblnn.integrity`); a damaged
+    one raises :class:`StoreError` naming the store and the array.
     """
     path = Path(path)
     if not path.is_dir():
         raise StoreError(f"{path}: no such store")
     if not is_complete(path):
         raise StoreError(f"{path}: incomplete store (no {COMPLETE_MARKER!r} attribute; its writer did not finish): rerun the job")
-    group = zarr.open_group(path, mode="r", zarr_format=3)
+    group = checked_group(path)
     attrs = dict(group.attrs.get("mblnn", {}))
     version = attrs.get("schema_version")
     if version != SCHEMA_VERSION:
@@ -230,15 +244,45 @@ def read_sample(path: str | os.PathLike) -> SampleResult:
                         **shift_invert)
 
 
+def store_kind(path: str | os.PathLike) -> str | None:
+    """"sample", "classification", or None (not an mblnn store, or its root metadata is unreadable)."""
+    try:
+        attributes = json.loads((Path(path) / "zarr.json").read_text()).get("attributes", {})
+    except (OSError, ValueError):
+        return None
+    if "mblnn" in attributes:
+        return "sample"
+    return "classification" if "mblnn_classification" in attributes else None
+
+
+def zarr_stores(root: str | os.PathLike) -> list[Path]:
+    """Every ``*.zarr`` directory below ``root`` (sorted), leftovers of killed writers (hidden) skipped."""
+    root = Path(root)
+    return sorted(p for p in root.rglob("*.zarr")
+                  if p.is_dir() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
 def find_stores(root: str | os.PathLike, N: int | None = None) -> list[Path]:
-    """Complete sample stores below ``root`` (hidden partial stores and incomplete ones skipped)."""
+    """Complete sample stores below ``root`` (partial, incomplete and classification stores skipped)."""
     found = []
-    for path in sorted(Path(root).rglob("*.zarr")):
-        if any(part.startswith(".") for part in path.relative_to(root).parts) or not is_complete(path):
+    for path in zarr_stores(root):
+        if not is_complete(path) or store_kind(path) != "sample":
             continue
         if N is None or open_sample_store(path).N == N:
             found.append(path)
     return found
+
+
+def verify(paths: Iterable[str | os.PathLike]) -> list[Verification]:
+    """Check stores against their recorded digests (:func:`mblnn.integrity.verify_store`): each path is
+    a store (``*.zarr``, or any directory with a ``zarr.json``), or a directory searched for stores.
+    A path that does not exist is reported "bad"."""
+    results = []
+    for path in map(Path, paths):
+        is_store = path.suffix == ".zarr" or (path / "zarr.json").exists() or not path.exists()
+        for store in [path] if is_store else zarr_stores(path):
+            results.append(verify_store(store, is_complete))
+    return results
 
 
 def open_campaign(paths: Iterable[str | os.PathLike], cut: int):
@@ -249,7 +293,8 @@ def open_campaign(paths: Iterable[str | os.PathLike], cut: int):
     entropy, schmidt_gap, spectrum. Nothing is copied: each variable is a dask array over the
     stores' own chunks. Combinations of (hbar, realization) with no store are NaN. All stores
     must share N, J, sz, seed, solver and the state count; a mismatch raises :class:`StoreError`
-    naming the store.
+    naming the store. The view reads the chunks lazily and does not check digests: run
+    ``mblnn verify`` on the stores first when their integrity is in doubt.
     """
     import dask.array as da
     import xarray as xr
@@ -276,10 +321,10 @@ def open_campaign(paths: Iterable[str | os.PathLike], cut: int):
         slot[key] = store
 
     def stacked(get) -> "da.Array":
-        template = get(first)
+        template = get(first).raw
         blank = da.full(template.shape, np.nan, chunks=template.chunks, dtype=template.dtype)
         return da.stack([
-            da.stack([da.from_zarr(get(slot[h, r])) if (h, r) in slot else blank for r in realizations])
+            da.stack([da.from_zarr(get(slot[h, r]).raw) if (h, r) in slot else blank for r in realizations])
             for h in hbars
         ])
 
@@ -297,18 +342,27 @@ def open_campaign(paths: Iterable[str | os.PathLike], cut: int):
 
 
 def describe(path: str | os.PathLike) -> str:
-    """Human-readable summary of a sample store, or of all stores below a directory."""
+    """Human-readable summary of a sample or classification store, or of all stores below a directory.
+
+    Raises :class:`StoreError` if ``path`` does not exist.
+    """
     path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such store or directory")
     if path.suffix == ".zarr" or (path / "zarr.json").exists():
         lines = [f"{path}: " + ("complete" if is_complete(path) else "INCOMPLETE (no completion marker)")]
         if not is_complete(path):
             return "\n".join(lines)
+        if store_kind(path) == "classification":
+            return "\n".join(lines + [_describe_classification(path)])
         store = open_sample_store(path)
         a = store.attrs
         lines.append(f"  schema v{a['schema_version']}, N={a['N']} J={a['J']} sz={a['sz']} hbar={a['hbar']} "
                      f"seed={a['seed']} realization={a['realization']} boundary={a['boundary']}")
         lines.append(f"  solver {json.dumps(a['solver'], sort_keys=True)}, mblnn {a['mblnn_version']}, "
                      f"git {a['git_revision'] or 'n/a'}, config sha256 {a['config_sha256'][:12]}…, created {a['created']}")
+        lines.append("  digests: " + ("recorded (`mblnn verify` checks them)" if recorded_digests(path) is not None
+                                      else "none (written before digests)"))
         arrays = [("", name, store.group[name]) for name in ("energies", "energy_density", "gap_ratio", "fields")]
         arrays += [(f"cut{c}/", name, store.cut(c)[name]) for c in store.cuts for name in ("entropy", "schmidt_gap", "spectrum")]
         for prefix, name, array in arrays:
@@ -316,14 +370,18 @@ def describe(path: str | os.PathLike) -> str:
             lines.append(f"  {prefix + name:<22} ({dims}) {array.dtype}, chunks {array.chunks}, "
                          f"{array.nbytes_stored() / 2**10:.1f} KiB stored of {array.nbytes / 2**10:.1f} KiB")
         return "\n".join(lines)
-    stores = sorted(p for p in path.rglob("*.zarr") if not any(q.startswith(".") for q in p.relative_to(path).parts))
+    stores = zarr_stores(path)
     partial = sorted(p for p in path.rglob(".*.partial-*"))
+    kinds = {p: store_kind(p) for p in stores}
     complete = [p for p in stores if is_complete(p)]
-    lines = [f"{path}: {len(complete)} complete sample stores, {len(stores) - len(complete)} incomplete, "
-             f"{len(partial)} partial leftovers of killed writers"]
+    samples = [p for p in complete if kinds[p] == "sample"]
+    classifications = [p for p in complete if kinds[p] == "classification"]
+    lines = [f"{path}: {len(samples)} complete sample stores, {len(classifications)} classification stores, "
+             f"{len(stores) - len(complete)} incomplete, {len(partial)} partial leftovers of killed writers"]
     by_n: dict[int, list[dict]] = {}
-    for p in complete:
-        by_n.setdefault(open_sample_store(p).N, []).append(open_sample_store(p).attrs)
+    for p in samples:
+        attrs = open_sample_store(p).attrs
+        by_n.setdefault(attrs["N"], []).append(attrs)
     for N, attrs in sorted(by_n.items()):
         hbars = sorted({a["hbar"] for a in attrs})
         realizations = sorted({a["realization"] for a in attrs})
@@ -331,6 +389,16 @@ def describe(path: str | os.PathLike) -> str:
         missing = len(hbars) * len(realizations) - len(attrs)
         lines.append(f"  N={N}: {len(attrs)} samples, hbar {hbars}, realizations {realizations[0]}..{realizations[-1]}"
                      f" ({len(realizations)}), cuts {cuts}, {missing} missing (hbar, realization) pairs")
+    for p in classifications:
+        lines.append(f"  classification {p.relative_to(path)}: {_describe_classification(p).strip()}")
     for p in sorted(set(stores) - set(complete)):
         lines.append(f"  incomplete: {p}")
     return "\n".join(lines)
+
+
+def _describe_classification(path: Path) -> str:
+    group = zarr.open_group(path, mode="r", zarr_format=3)
+    a = dict(group.attrs["mblnn_classification"])
+    shape = group["confidence"].shape
+    return (f"  classification v{a.get('version')}, N={a.get('N')} cut={a.get('cut')} variant={a.get('variant', 'main')}: "
+            f"{shape[0]} samples x {shape[1]} networks x {shape[2]} states")
