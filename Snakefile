@@ -4,13 +4,27 @@
 #   snakemake --profile slurm                     a Slurm cluster (see profiles/slurm/README)
 #   snakemake --report results/report.html        the HTML report with the tables' figures
 
+import sys
+
 from mblnn.resources import diagonalize_mem_mb, diagonalize_runtime
-from mblnn.config import (confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut,
-                          realization_indices, solver_arguments, training_arguments, uses_mpi, validate_config)
+from mblnn.config import (ConfigError, confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut,
+                          read_config_file, realization_indices, solver_arguments, training_arguments, uses_mpi,
+                          validate_config)
+
+# Configuration errors end the run here with one line per problem (file and line for YAML syntax, the key
+# otherwise) and no traceback. A syntax error in a --configfile is caught by Snakemake before this file
+# runs and reported without a line: `mblnn check-config FILE` names it.
+try:
+    read_config_file(workflow.source_path("config/config.yaml"))
+except ConfigError as error:
+    sys.exit(f"mblnn: {error}")
 
 configfile: "config/config.yaml"
 
-validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+try:
+    validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+except ConfigError as error:
+    sys.exit(f"mblnn: {error}\n(check a file alone: mblnn check-config config/config.yaml [OVERLAY.yaml ...])")
 
 report: "workflow/report/workflow.rst"
 

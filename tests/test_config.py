@@ -100,6 +100,11 @@ def test_single_realization_campaign_and_grid_extras():
     ({"campaign": {"type": "single_realization", "realization": 2}}, "analysis.single_realization.realization", "pattern"),
     ({"cut_offsets_by_size": {"12": [0]}}, "cut_offsets_by_size.12", "not among sizes"),
     ({"cut_offsets_by_size": {"8": [4]}}, "cut_offsets_by_size.8[0]", "outside"),
+    ({"sizes": [40]}, "sizes[0]", "greater than the maximum of 30: at N = 30 the S^z = 0 sector already has"),
+    ({"sizes": [24]}, "sizes[0]", "N=24 with the dense solver needs about 335 TB per job"),
+    ({"sizes": [24]}, "sizes[0]", "use the shift-invert solver for N=24 (solver.by_size: {24: shift_invert})"),
+    ({"sizes": [16], "resources": {"max_mem_mb": 4000}}, "sizes[0]", "more than resources.max_mem_mb = 4.0 GB"),
+    ({"sizes": [26], "solver": {"default": "shift_invert"}}, "sizes[0]", "with the shift_invert solver needs about"),
     ({"finite_size": {"eps": [0.5]}}, "finite_size", "'fit_range' is a required property"),
     ({"finite_size": {"fit_range": [6.0, 1.0]}}, "finite_size.fit_range", "below"),
     ({"finite_size": {"fit_range": [4.0, 6.0]}}, "finite_size.fit_range", "fewer than 3"),
@@ -118,3 +123,17 @@ def test_missing_required_key(tmp_path):
     path.write_text(yaml.safe_dump({"sizes": [8]}))
     with pytest.raises(ConfigError, match="'hbar' is a required property"):
         load_config(path)
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("sizes: [12\nhbar: [1.0]\n")
+    with pytest.raises(ConfigError, match=rf"{path}, line 2, column 5: YAML syntax error: .*expected ','"):
+        load_config(path)
+
+
+def test_overlays_merge_key_by_key_as_snakemake_does(tmp_path):
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**GOOD, "training": {"steps": 10, "members": 3}}))
+    (tmp_path / "overlay.yaml").write_text(yaml.safe_dump({"training": {"steps": 20}}))
+    config = load_config(tmp_path / "base.yaml", tmp_path / "overlay.yaml")
+    assert (config["training"]["steps"], config["training"]["members"]) == (20, 3)

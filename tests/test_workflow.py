@@ -190,11 +190,13 @@ def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     ({"hbar": []}, "hbar"),
     ({"typo_key": 3}, "typo_key"),
     ({"realizations": "many"}, "realizations"),
+    ({"sizes": [24]}, "sizes[0]: N=24 with the dense solver needs about 335 TB"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, change, key):
     done = snakemake(tmp_path, {**TINY, **change})
     assert done.returncode != 0
     assert key in done.stderr and "config key" in done.stderr
+    assert "Traceback" not in done.stderr and 'File "' not in done.stderr  # the problems alone, no traceback
     assert not (tmp_path / "results").exists()
 
 

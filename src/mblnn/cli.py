@@ -7,6 +7,7 @@ Commands
 ``mblnn levels``    reduce sample stores to a table of mean gap ratios per (N, h̄).
 ``mblnn inspect``   summarize a sample store or every store below a directory.
 ``mblnn verify``    check stores against the digests they recorded at completion.
+``mblnn check-config``  validate campaign files (merged in order, as Snakemake merges them).
 ``mblnn train``     train a confidence-optimized ensemble on the sample stores of one N.
 ``mblnn classify``  classify every eigenstate of sample stores with a trained ensemble.
 ``mblnn dream``     dream transition-region spectra towards ETH or MBL with an ensemble.
@@ -92,6 +93,15 @@ def _inspect(args: argparse.Namespace) -> int:
     text = "\n".join(describe(path) for path in args.paths)
     print(text)
     return 1 if "INCOMPLETE" in text or "  incomplete: " in text else 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    config = load_config(*args.files)
+    print(f"{' + '.join(args.files)}: valid; sizes {config['sizes']}, {len(config['hbar'])} hbar values, "
+          f"{config['realizations']} realizations, campaign {config['campaign']['type']}")
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -407,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="summarize a sample store or a campaign directory")
     inspect.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
     inspect.set_defaults(handler=_inspect)
+
+    check_config = commands.add_parser("check-config", help="validate campaign YAML files (later files override earlier ones)")
+    check_config.add_argument("files", nargs="+", help="e.g. config/config.yaml config/study/seed1.yaml")
+    check_config.set_defaults(handler=_check_config)
 
     check = commands.add_parser("verify", help="check sample and classification stores against their recorded digests")
     check.add_argument("paths", nargs="+", help="stores (*.zarr) or directories searched for them (e.g. results/)")

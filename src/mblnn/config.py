@@ -60,7 +60,10 @@ def _schema_errors(config: dict, schema: dict) -> Iterator[str]:
                     yield f"config key {_key_path(inner.absolute_path)}: {inner.message}"
                 continue
         key = _key_path(error.absolute_path)
-        if error.validator == "additionalProperties":
+        reason = error.schema.get("x-reason") if isinstance(error.schema, dict) else None
+        if reason and error.validator in ("minimum", "maximum"):
+            yield f"config key {key}: {error.message}: {reason}"
+        elif error.validator == "additionalProperties":
             known = sorted(error.schema.get("properties", {}))
             yield f"config key {key}: {error.message} (known keys: {', '.join(known)})"
         else:
@@ -128,10 +131,33 @@ def _physics_errors(config: dict) -> Iterator[str]:
     elif config["analysis"]["single_realization"]["realization"] >= config["realizations"]:
         yield (f"config key analysis.single_realization.realization: "
                f"{config['analysis']['single_realization']['realization']} is not below realizations={config['realizations']}")
+    yield from _memory_errors(config)
     low, high = config["level_statistics"]["eps_window"]
     if low >= high:
         yield f"config key level_statistics.eps_window: eps_min={low} must be below eps_max={high}"
     yield from _finite_size_errors(config)
+
+
+def _memory_errors(config: dict) -> Iterator[str]:
+    """Sizes whose diagonalization jobs would need more than ``resources.max_mem_mb``."""
+    from .resources import diagonalize_mem_mb
+    from .units import format_megabytes
+
+    limit = config["resources"]["max_mem_mb"]
+    for i, N in enumerate(config["sizes"]):
+        try:
+            need = diagonalize_mem_mb(config, N)
+        except InputError:
+            continue  # an impossible sector, reported above
+        if need <= limit:
+            continue
+        solver = solver_for(config, N)
+        advice = (f"use the shift-invert solver for N={N} (solver.by_size: {{{N}: shift_invert}}), which computes "
+                  f"shift_invert.nev eigenpairs per target energy density" if solver != "shift_invert" else
+                  "spread the job over more nodes (solver.mpi_ranks), or choose a smaller N")
+        yield (f"config key sizes[{i}]: N={N} with the {solver} solver needs about {format_megabytes(need)} per job "
+               f"(with the safety factor of mblnn.resources), more than resources.max_mem_mb = "
+               f"{format_megabytes(limit)}; {advice}")
 
 
 def _finite_size_errors(config: dict) -> Iterator[str]:
@@ -171,12 +197,39 @@ def validate_config(config: dict, schema_path: str | os.PathLike = DEFAULT_SCHEM
     return config
 
 
-def load_config(path: str | os.PathLike, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
-    """Read a YAML campaign file and validate it."""
-    with open(path) as handle:
-        config = yaml.safe_load(handle) or {}
+def read_config_file(path: str | os.PathLike) -> dict:
+    """Parse one YAML campaign file; a syntax error names the file, the line and the column."""
+    try:
+        with open(path) as handle:
+            config = yaml.safe_load(handle) or {}
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
+        problem = "; ".join(str(part) for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part)
+        raise ConfigError(f"{where}: YAML syntax error: {problem or error}") from error
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a campaign configuration must be a mapping of keys to values")
+    return config
+
+
+def merge_configs(base: dict, overlay: dict) -> dict:
+    """Deep merge as Snakemake does with several config files: mappings merge key by key, other values replace."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_configs(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(*paths: str | os.PathLike, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
+    """Read one or more YAML campaign files (later ones override earlier ones key by key) and validate."""
+    config: dict = {}
+    for path in paths:
+        config = merge_configs(config, read_config_file(path))
     return validate_config(config, schema_path)
 
 

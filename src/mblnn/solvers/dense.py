@@ -17,6 +17,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ..errors import InputError, MemoryBudgetError
+from ..units import format_bytes
 
 DEFAULT_DRIVER = "evd"
 
@@ -53,8 +54,8 @@ def check_dense_fits(dim: int, driver: str = DEFAULT_DRIVER, max_memory: int | N
     need = dense_memory_bytes(dim, driver)
     if need > budget:
         raise MemoryBudgetError(
-            f"dense diagonalization of a {dim}-dimensional sector needs about {need / 2**30:.1f} GiB "
-            f"(driver {driver!r}) but the memory budget is {budget / 2**30:.1f} GiB; use the "
+            f"dense diagonalization of a {dim}-dimensional sector needs about {format_bytes(need)} "
+            f"(driver {driver!r}) but the memory budget is {format_bytes(budget)}; use the "
             f"shift-invert solver (solver: shift_invert) for eigenpairs at target energy densities, "
             f"or the distributed full diagonalization (solver: dense_mpi)"
         )
