@@ -54,8 +54,11 @@ $(MPI_STAMP):
 	$(BIN)/python -m pip install --quiet --no-binary mpi4py mpi4py
 	touch $(MPI_STAMP)
 
+# A killed run's stale lock is removed first (never a live run's); damaged stores: `mblnn verify --remove-bad results/`.
 run: setup
+	workflow/scripts/unlock-if-stale . $(BIN)/snakemake --profile profiles/local
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	@echo "results: results/tables (CSV, Parquet), results/figures (PNG, PDF); report: $(BIN)/snakemake --report results/report.html"
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

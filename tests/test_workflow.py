@@ -218,3 +218,25 @@ def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
     assert planned_jobs(targets) == {"diagonalize_mpi": 6, "level_statistics": 1}
     ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n", "--until", "level_statistics")
     assert planned_jobs(ranks) == {} and "total        0" in ranks.stdout
+
+
+def test_stale_lock_of_a_killed_run_is_removed_but_a_live_runs_is_kept(tmp_path):
+    script = REPO / "workflow/scripts/unlock-if-stale"
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(TINY))
+    command = [str(script), str(tmp_path), str(BIN / "snakemake"), "-s", str(REPO / "Snakefile")]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    locks = tmp_path / ".snakemake/locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text(str(tmp_path / "results"))
+    live = subprocess.Popen(["sh", "-c", "sleep 60 # a snakemake run"], cwd=tmp_path)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert done.returncode == 1 and f"(pid {live.pid}) is running" in done.stderr and any(locks.iterdir())
+    finally:
+        live.kill()
+        live.wait()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "removing the lock" in done.stdout, done.stderr
+    assert not locks.exists() or not any(locks.iterdir())
+    assert subprocess.run(command, capture_output=True, text=True, env=env).stdout == ""  # nothing to do
