@@ -27,15 +27,21 @@ def _pyplot():
     return plt
 
 
+#: No creation dates or version strings: the same table gives byte-identical files (matplotlib's PDF
+#: backend otherwise stamps /CreationDate, and its version into both formats).
+_METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
+
+
 def save_figure(figure, path: str | os.PathLike) -> list[Path]:
-    """Write ``figure`` as ``<path>.png`` (150 dpi) and ``<path>.pdf``, each atomically."""
+    """Write ``figure`` as ``<path>.png`` (150 dpi) and ``<path>.pdf``, each atomically and reproducibly."""
     base = Path(path)
     if base.suffix in (".png", ".pdf"):
         base = base.with_suffix("")
     written = []
     for suffix in (".png", ".pdf"):
         written.append(atomic_write(base.with_suffix(suffix),
-                                    lambda temporary, f=suffix[1:]: figure.savefig(temporary, format=f, dpi=150, bbox_inches="tight")))
+                                    lambda temporary, f=suffix[1:]: figure.savefig(temporary, format=f, dpi=150, bbox_inches="tight",
+                                                                                   metadata=_METADATA[f])))
     _pyplot().close(figure)
     return written
 
@@ -128,7 +134,8 @@ def plot_disorder_correlation(table: pd.DataFrame, path: str | os.PathLike, vari
 def plot_levels_vs_network(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
     """Fig. 5: mean gap ratio r against h̄ with the GOE and Poisson values, and the networks'
     energy-averaged ETH confidence (right axis), per N."""
-    figure, axes, sizes = _panel_per_size(table, 3.4, width=4.4)
+    figure, axes, sizes = _panel_per_size(table, 3.4, width=4.4, sharey=True)
+    twins = []
     for ax, N in zip(axes, sizes):
         part = table[table["N"] == N].sort_values("hbar")
         ax.errorbar(part["hbar"], part["r_mean"], yerr=part["r_sem"], color="k", marker="o", capsize=3, label="⟨r⟩")
@@ -136,14 +143,19 @@ def plot_levels_vs_network(table: pd.DataFrame, path: str | os.PathLike) -> list
         ax.axhline(POISSON_MEAN_GAP_RATIO, color="k", ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel(r"$\bar h$")
-        ax.set_ylabel(r"mean gap ratio $\langle r\rangle$ (-- GOE, ··· Poisson)")
         twin = ax.twinx()
         for column in [c for c in part.columns if c.startswith("eth_confidence_")]:
             twin.plot(part["hbar"], part[column], marker="s", label=column.removeprefix("eth_confidence_"))
         twin.set_ylim(0, 1)
-        twin.set_ylabel("ETH confidence (energy average)")
-        twin.legend(fontsize="small", loc="center right")
+        twins.append(twin)
         ax.set_title(f"N = {N}")
+    # one left label and one right label for the row: inner twin ticks would sit on the next panel's axis
+    axes[0].set_ylabel(r"mean gap ratio $\langle r\rangle$ (-- GOE, ··· Poisson)")
+    for twin in twins[:-1]:
+        twin.tick_params(labelright=False)
+    twins[-1].set_ylabel("ETH confidence (energy average)")
+    twins[-1].legend(fontsize="small", loc="center right")
+    figure.subplots_adjust(wspace=0.12)
     return save_figure(figure, path)
 
 
