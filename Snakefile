@@ -39,7 +39,7 @@ include: "workflow/rules/plots.smk"
 
 rule all:
     input:
-        "results/tables/level_statistics.csv",
+        expand("results/tables/level_statistics.{suffix}", suffix=TABLE_FORMATS),
         expand("results/tables/{table}.{suffix}", table=TABLES, suffix=TABLE_FORMATS),
         lambda wc: expand("results/tables/dreams.{suffix}", suffix=TABLE_FORMATS) if dream_paths() else [],
         lambda wc: finite_size_outputs(),

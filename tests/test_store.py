@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,10 +79,17 @@ def test_plain_zarr_and_xarray_read(tmp_path, sample):
     path = write_sample_store(sample, tmp_path / "s.zarr")
     group = zarr.open_group(path, mode="r")
     assert group.attrs["mblnn"]["N"] == 10 and group["cut5/spectrum"].shape == (252, 10)
-    root = xr.open_zarr(path, consolidated=False)
+    (path / ".snakemake_timestamp").touch()  # as Snakemake leaves it in a directory output
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # consolidated metadata: no fallback warning, no listing of foreign files
+        root = xr.open_zarr(path)
+        cut = xr.open_zarr(path, group="cut5")
     assert dict(root.sizes) == {"state": 252, "site": 10}
-    cut = xr.open_zarr(path, group="cut5", consolidated=False)
-    assert cut["spectrum"].dims == ("state", "level")
+    assert root.indexes["state"].tolist() == list(range(252)) and root["site"].values.tolist() == list(range(1, 11))
+    assert set(root.coords) == {"state", "site", "energies", "energy_density"} and set(root.data_vars) == {"fields", "gap_ratio"}
+    assert root["energies"].attrs["units"] == "J" and "gap ratio" in root["gap_ratio"].attrs["long_name"]
+    np.testing.assert_array_equal(root["energy_density"].values, sample.energy_density)
+    assert cut["spectrum"].dims == ("state", "level") and cut["entropy"].attrs["units"] == "nat"
     np.testing.assert_array_equal(cut["entropy"].values, sample.cuts[5].entropy)
 
 

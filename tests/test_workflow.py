@@ -4,14 +4,16 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 import yaml
 
-from mblnn.store import read_sample
+from mblnn.store import read_sample, verify
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -50,6 +52,11 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     levels = pd.read_csv(results / "tables/level_statistics.csv")
     assert list(levels[["N", "hbar"]].itertuples(index=False, name=None)) == [(N, h) for N in (8, 10) for h in (0.25, 3.0, 12.0)]
     assert (levels["n_realizations"] == 2).all() and levels["r_mean"].between(0, 1).all()
+    pd.testing.assert_frame_equal(pd.read_parquet(results / "tables/level_statistics.parquet"), levels)
+    with warnings.catch_warnings():  # Snakemake's .snakemake_timestamp in the store is invisible to zarr/xarray
+        warnings.simplefilter("error")
+        xr.open_zarr(next(results.glob("samples/N8/hbar3.0/r0.zarr")))
+    assert [v.status for v in verify([results])] == ["ok"] * len(list(results.rglob("*.zarr")))
     assert len(list((results / "samples").glob("N*/hbar*/r*.zarr"))) == 12
     phase = pd.read_parquet(results / "tables/phase_diagram.parquet")
     assert set(phase["N"]) == {8, 10} and phase["confidence"].between(0, 1).all() and len(phase) == 2 * 3 * 4

@@ -78,10 +78,10 @@ def _spectrum(args: argparse.Namespace) -> int:
 
 
 def _levels(args: argparse.Namespace) -> int:
-    from .tables import level_statistics_table, write_table_csv
+    from .tables import level_statistics_table, write_table
 
     table = level_statistics_table(args.samples, window=(args.eps_min, args.eps_max))
-    write_table_csv(table, args.out)
+    write_table(table, args.out)
     if not args.quiet:
         print(table.to_string(index=False))
     return 0
@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     levels.add_argument("samples", nargs="+", help="sample stores written by 'mblnn spectrum'")
     levels.add_argument("--eps-min", type=float, default=0.0, help="lower edge of the energy-density window")
     levels.add_argument("--eps-max", type=float, default=1.0, help="upper edge of the energy-density window")
-    levels.add_argument("--out", required=True, help="output table (.csv)")
+    levels.add_argument("--out", required=True, help="output table: writes <stem>.csv and <stem>.parquet")
     levels.add_argument("--quiet", action="store_true")
     levels.set_defaults(handler=_levels)
 

@@ -5,6 +5,8 @@ Schema version 1 — one store per sample (one N, h̄, realization, solver, set 
 ::
 
     r0.zarr/                      group; attrs["mblnn"] = provenance (below)
+      state           (state)        int64    0 .. n-1 (xarray's index of the state axis)
+      site            (site)         int64    1 .. N
       energies        (state)        float64  eigenvalues in units of J, ascending
       energy_density  (state)        float64  ε = (E - E_min)/(E_max - E_min)
       gap_ratio       (state)        float64  r_n of Eq. (9); NaN at the spectrum's ends
@@ -18,7 +20,10 @@ Schema version 1 — one store per sample (one N, h̄, realization, solver, set 
         spectrum      (state, level) float64  ξ = -ln λ of the largest S^z_A block, ascending
 
 Completion: the root attribute ``mblnn_complete`` ({schema_version, N, cuts}) is written after every
-array; a store without it is incomplete and never read.
+array, with ``mblnn_digests`` (SHA-256 of every file, :mod:`mblnn.integrity`); a store without it is
+incomplete and never read. The metadata is then consolidated into the root ``zarr.json``. Arrays carry
+``long_name`` and ``units`` (:data:`ARRAY_ATTRIBUTES`); ``state`` and ``site`` are written from this
+version on (stores without them read the same).
 
 Dimension names are stored as Zarr v3 ``dimension_names``, so ``xarray.open_zarr(path)`` and
 ``xarray.open_zarr(path, group="cut8")`` give labelled datasets; plain ``zarr.open_group`` works too.
@@ -135,11 +140,13 @@ def write_sample_store(
     def put(group, name: str, data: np.ndarray, dims: tuple[str, ...]) -> None:
         chunks = tuple(max(1, min(state_chunk, n)) if dim == "state" else max(1, n) for dim, n in zip(dims, data.shape))
         group.create_array(name=name, data=data, chunks=chunks, compressors=compressors, dimension_names=dims,
-                           fill_value=np.nan if data.dtype.kind == "f" else 0)
+                           fill_value=np.nan if data.dtype.kind == "f" else 0, attributes=ARRAY_ATTRIBUTES[name])
 
     def write(temporary: Path) -> None:
         root = zarr.open_group(temporary, mode="w", zarr_format=3)
         root.attrs["mblnn"] = attrs
+        put(root, "state", np.arange(result.energies.size, dtype=np.int64), ("state",))
+        put(root, "site", np.arange(1, result.spec.N + 1, dtype=np.int64), ("site",))
         for name in ("energies", "energy_density", "gap_ratio"):
             put(root, name, getattr(result, name), ("state",))
         put(root, "fields", result.fields, ("site",))
@@ -157,11 +164,36 @@ def write_sample_store(
     return atomic_write(path, write, directory=True)
 
 
+#: Labels of the sample store's arrays, for ``xarray.open_zarr`` and other readers: CF-style ``long_name``
+#: and ``units``; ``coordinates`` makes E and ε coordinates of the state axis in xarray.
+ARRAY_ATTRIBUTES = {
+    "state": {"long_name": "eigenstate index (ascending energy)"},
+    "site": {"long_name": "lattice site r (open chain, cut A = sites 1..N_A)"},
+    "energies": {"long_name": "eigenvalue E", "units": "J"},
+    "energy_density": {"long_name": "energy density ε = (E - E_min)/(E_max - E_min)", "units": "1"},
+    "gap_ratio": {"long_name": "gap ratio r_n, Eq. (9)", "units": "1", "coordinates": "energies energy_density"},
+    "fields": {"long_name": "random field h_r = hbar u_r", "units": "J"},
+    "targets": {"long_name": "shift-invert target energy density", "units": "1"},
+    "window": {"long_name": "index into targets of each state"},
+    "residual": {"long_name": "residual norm |Hv - Ev|", "units": "J"},
+    "entropy": {"long_name": "von Neumann entanglement entropy of A", "units": "nat"},
+    "schmidt_gap": {"long_name": "Schmidt gap λ1 - λ2", "units": "1"},
+    "spectrum": {"long_name": "entanglement spectrum ξ = -ln λ of the largest S^z_A block, ascending", "units": "1"},
+}
+
+
 def mark_complete(root: zarr.Group, directory: Path, marker: dict) -> None:
     """Record the digests of every file written below ``directory`` and the completion marker, in one
-    metadata write after every array: the marker's presence certifies the arrays, the digests let
-    readers and `mblnn verify` detect later damage (:mod:`mblnn.integrity`)."""
+    metadata write after every array, then consolidate the metadata into the root ``zarr.json``: the
+    marker's presence certifies the arrays, the digests let readers and `mblnn verify` detect later
+    damage (:mod:`mblnn.integrity`), and consolidated metadata opens in one read (``xarray.open_zarr``
+    needs no directory listing, so it neither warns nor sees Snakemake's ``.snakemake_timestamp``)."""
+    import warnings
+
     root.attrs.update({DIGESTS_ATTRIBUTE: file_digests(directory), COMPLETE_MARKER: marker})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+        zarr.consolidate_metadata(directory, zarr_format=3)
 
 
 def checked_group(path: Path) -> CheckedGroup:

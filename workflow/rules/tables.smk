@@ -15,7 +15,7 @@ rule level_statistics:
     input:
         lambda wc: sample_paths(),
     output:
-        "results/tables/level_statistics.csv",
+        table_outputs("level_statistics"),
     params:
         eps_min=lambda wc: config["level_statistics"]["eps_window"][0],
         eps_max=lambda wc: config["level_statistics"]["eps_window"][1],
@@ -24,7 +24,7 @@ rule level_statistics:
     log:
         "results/logs/level_statistics.log",
     shell:
-        "mblnn levels {input} --eps-min {params.eps_min} --eps-max {params.eps_max} --out {output} > {log} 2>&1"
+        "mblnn levels {input} --eps-min {params.eps_min} --eps-max {params.eps_max} --out {output[0]} > {log} 2>&1"
 
 
 rule phase_diagram_table:
