@@ -114,6 +114,15 @@ def test_dream_start_selection_is_seeded_and_explains_an_empty_window():
         select_starts(np.array([0.01, 0.99]), (0.4, 0.6))
 
 
+def test_dream_starts_are_chosen_with_the_dreaming_networks(stores, ensemble, tmp_path):
+    out = tmp_path / "d.npz"
+    assert main(["dream", *map(str, stores), "--ensemble", str(ensemble), "--target", "eth", "--networks", "1",
+                 "--steps", "0", "--window", "0.3,0.7", "--max-start", "5", "--out", str(out)]) == 0
+    with np.load(out) as dreamed:
+        start = dreamed["confidence_start"]  # (K = 1, n): the dreaming network's own confidence
+        assert start.shape[0] == 1 and np.all((start.mean(axis=0) >= 0.3) & (start.mean(axis=0) <= 0.7))
+
+
 def test_cli_train_classify_dream(stores, tmp_path, capsys):
     samples = [str(p) for p in stores]
     ensemble = str(tmp_path / "e.npz")

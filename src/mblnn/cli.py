@@ -186,9 +186,11 @@ def _dream(args: argparse.Namespace) -> int:
     if not transition:
         raise InputError(f"dream: no sample store with {data['h_eth']} < hbar < {data['h_mbl']} among those given")
     features = np.concatenate([s.features for s in transition])
-    chosen = select_starts(ensemble.confidences(features).mean(axis=0), tuple(args.window), args.max_start, args.seed)
-    result = dream(ensemble, features[chosen], args.target, steps=args.steps, step_size=args.step_size,
-                   networks=args.networks, kind=settings.kind)
+    # the start set is chosen with the networks that dream (the first K members), not the whole ensemble
+    dreamers = ensemble.first(max(1, min(args.networks, len(ensemble.members))))
+    chosen = select_starts(dreamers.confidences(features).mean(axis=0), tuple(args.window), args.max_start, args.seed)
+    result = dream(dreamers, features[chosen], args.target, steps=args.steps, step_size=args.step_size,
+                   networks=len(dreamers.members), kind=settings.kind)
 
     def typical(hbar):
         rows = [s.features for s in samples if np.isclose(s.hbar, hbar)]
