@@ -128,11 +128,14 @@ def test_cli_train_classify_dream(stores, tmp_path, capsys):
     ensemble = str(tmp_path / "e.npz")
     assert main(["train", *samples, "--cut", "4", "--members", "2", "--n-hidden", "32", "--steps", "50",
                  "--learning-rate", "1e-3", "--out", ensemble]) == 0
+    out = capsys.readouterr().out  # progress lines a user can follow in a job log
+    assert "train: step 50/50, median over networks: cross entropy" in out and "s to go" in out and out.count("train: step") >= 3
     assert Ensemble.load(ensemble).config["data"]["cut"] == 4
     assert main(["classify", *samples, "--ensemble", ensemble, "--out", str(tmp_path / "c.zarr")]) == 0
     assert open_classification(tmp_path / "c.zarr").group["confidence"].shape == (8, 2, 252)
     assert main(["dream", *samples, "--ensemble", ensemble, "--target", "mbl", "--networks", "2", "--steps", "10",
                  "--window", "0,1", "--max-start", "3", "--out", str(tmp_path / "d.npz")]) == 0
+    assert "dream: step 10/10" in capsys.readouterr().out
     with np.load(tmp_path / "d.npz") as dreamed:
         assert dreamed["dreamed"].shape[:2] == (2, 3) and dreamed["typical_mbl"].shape == dreamed["start"].shape[1:]
     assert main(["train", *samples, "--cut", "4", "--h-eth", "0.3", "--out", ensemble]) == 2

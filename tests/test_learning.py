@@ -92,6 +92,11 @@ def test_same_seeds_same_confidences(data):
     assert a.tobytes() == b.tobytes()
     c = train_ensemble(data, members=range(2), config=TrainingConfig(n_hidden=64, steps=30, learning_rate=1e-3, seed=4, optimizer="adam", cost_reduction="mean"))
     assert not np.array_equal(a, c.confidences(data.tr_x))
+    # progress reports only read the logged terms: the same networks, about ten reports, the last at the end
+    seen = []
+    reported = train_ensemble(data, members=range(2), config=config, progress=lambda t, n, terms: seen.append((t, n, terms.shape)))
+    assert reported.confidences(data.tr_x).tobytes() == a.tobytes()
+    assert seen[-1] == (30, 30, (2, 3)) and 2 <= len(seen) <= 11 and [t for t, _, _ in seen] == sorted({t for t, _, _ in seen})
 
 
 def test_weight_decay_touches_only_the_first_layer(data):
@@ -149,3 +154,6 @@ def test_two_hidden_layers_train_save_and_dream(tmp_path, data):
     assert back.confidences(data.tr_x).tobytes() == ensemble.confidences(data.tr_x).tobytes()
     result = dream(back, data.tr_x[:3], "mbl", steps=50, step_size=1e-2, networks=2)
     assert result.confidence_end.mean() >= result.confidence_start.mean()
+    steps_seen = []
+    chunked = dream(back, data.tr_x[:3], "mbl", steps=50, step_size=1e-2, networks=2, progress=lambda t, n: steps_seen.append(t))
+    assert chunked.dreamed.tobytes() == result.dreamed.tobytes() and steps_seen == list(range(5, 55, 5))

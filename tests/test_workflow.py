@@ -17,7 +17,7 @@ from mblnn.store import read_sample, verify
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-TINY = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 11,
+TINY = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 11, "cut_offsets_by_size": {"10": [-1, 0, 1]},
         "training": {"members": 3, "n_hidden": 64, "steps": 500, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
         "dreaming": {"targets": ["mbl"], "networks": 2, "steps": 50, "step_size": 1e-3, "window": [0.0, 1.0]},
         "analysis": {"eps_bins": 4},
@@ -59,16 +59,18 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert [v.status for v in verify([results])] == ["ok"] * len(list(results.rglob("*.zarr")))
     assert len(list((results / "samples").glob("N*/hbar*/r*.zarr"))) == 12
     phase = pd.read_parquet(results / "tables/phase_diagram.parquet")
-    assert set(phase["N"]) == {8, 10} and phase["confidence"].between(0, 1).all() and len(phase) == 2 * 3 * 4
-    middle = phase[(phase["eps_low"] >= 0.25) & (phase["eps_high"] <= 0.75)]
+    assert set(phase["N"]) == {8, 10} and phase["confidence"].between(0, 1).all()
+    assert len(phase) == (1 + 3) * 3 * 4  # ensembles (N = 8 half chain; N = 10 at three cuts) × h̄ × ε bins
+    assert set(phase[phase["N"] == 10]["N_A"]) == {4, 5, 6}
+    middle = phase[(phase["eps_low"] >= 0.25) & (phase["eps_high"] <= 0.75) & (phase["N_A"] == phase["N"] // 2)]
     eth, mbl = (middle[middle["hbar"] == h]["confidence"].mean() for h in (0.25, 12.0))
     assert eth < 0.3 < 0.7 < mbl
     critical = pd.read_csv(results / "tables/critical_field.csv")
-    assert len(critical) == 2 * 5 * 5 and critical["hbar_c"].dropna().between(0.25, 12.0).all()
+    assert len(critical) == (1 + 3) * 5 * 5 and critical["hbar_c"].dropna().between(0.25, 12.0).all()
     assert set(pd.read_csv(results / "tables/levels_vs_network.csv").columns) >= {"r_mean", "eth_confidence_main"}
     assert pd.read_csv(results / "tables/consistency.csv")["changed"].between(0, 1).all()
     summary = pd.read_csv(results / "tables/summary.csv")
-    assert list(summary["N"]) == [8, 10] and summary["eta_min"].between(0.9, 1).all()
+    assert list(summary["N"]) == [8, 10, 10, 10] and summary["eta_min"].between(0.9, 1).all()
     assert {"hbar_c", "hbar_c_err", "r_midpoint", "uncertain_peak", "confident_uncertain", "flipped",
             "rho_inverse_hbar_c_u"} <= set(summary.columns)
     for table in ("transition_region", "spatial_structure", "single_realization", "fine_structure", "dreams"):
@@ -94,7 +96,7 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     steps = snakemake(tmp_path, {**TINY, "training": {**TINY["training"], "steps": 600}}, "-n")
     planned = planned_jobs(steps)
     assert "diagonalize" not in planned and "level_statistics" not in planned
-    assert planned["train"] == 2 and planned["classify"] == 2 and planned["phase_diagram_table"] == 1
+    assert planned["train"] == 4 and planned["classify"] == 4 and planned["phase_diagram_table"] == 1  # N = 8; N = 10 at 3 cuts
 
     # an analysis setting: only the tables that use it and their figures
     bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
@@ -181,7 +183,7 @@ def test_single_realization_cluster_campaigns_plan_one_pattern(tmp_path, name, N
 
 def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     """profiles/slurm: MPI rules launch with srun, resources follow N and the solver from the config."""
-    config = {**TINY, "sizes": [8, 16], "solver": {"by_size": {16: "shift_invert"}, "mpi_ranks": 2}}
+    config = {**TINY, "sizes": [8, 16], "cut_offsets_by_size": {}, "solver": {"by_size": {16: "shift_invert"}, "mpi_ranks": 2}}
     done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), "--until", "level_statistics")
     assert done.returncode == 0, done.stderr
     small = done.stdout.split("rule diagonalize:")[1].split("Shell command")[0]

@@ -128,6 +128,20 @@ def _verify(args: argparse.Namespace) -> int:
     return 1 if counts["bad"] else 0
 
 
+def _progress_printer(command: str, started: float):
+    """A progress callback printing one flushed line (step, median cost terms, elapsed, ETA), for logs
+    that a user follows with ``tail -f`` or in a Slurm job's output."""
+    import numpy as np
+
+    def report(step: int, steps: int, terms) -> None:
+        elapsed = time.perf_counter() - started
+        eta = elapsed / step * (steps - step)
+        ce, entropy, decay = np.median(np.asarray(terms), axis=0)
+        print(f"{command}: step {step}/{steps}, median over networks: cross entropy {ce:.4g}, entropy {entropy:.4g}, "
+              f"decay {decay:.4g}; {elapsed:.0f} s elapsed, about {eta:.0f} s to go", flush=True)
+    return report
+
+
 def _train(args: argparse.Namespace) -> int:
     from .datasets import training_data
     from .learning import TrainingConfig, train_ensemble
@@ -139,7 +153,8 @@ def _train(args: argparse.Namespace) -> int:
                             delta=args.delta, mu=args.mu, cost_reduction=args.cost_reduction, optimizer=args.optimizer, learning_rate=args.learning_rate,
                             init_std=args.init_std, seed=args.seed, log_every=args.log_every)
     started = time.perf_counter()
-    ensemble = train_ensemble(data, members=range(args.members), config=config)
+    ensemble = train_ensemble(data, members=range(args.members), config=config,
+                              progress=None if args.quiet else _progress_printer("train", started))
     ensemble.config["data"] = {**settings.as_dict(), "h_eth": args.h_eth, "h_mbl": args.h_mbl,
                                "edge_fraction": args.edge_fraction, "trim_tr": bool(args.trim_tr),
                                "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
@@ -189,8 +204,13 @@ def _dream(args: argparse.Namespace) -> int:
     # the start set is chosen with the networks that dream (the first K members), not the whole ensemble
     dreamers = ensemble.first(max(1, min(args.networks, len(ensemble.members))))
     chosen = select_starts(dreamers.confidences(features).mean(axis=0), tuple(args.window), args.max_start, args.seed)
+    started = time.perf_counter()
+
+    def progress(step, steps):
+        elapsed = time.perf_counter() - started
+        print(f"dream: step {step}/{steps}; {elapsed:.0f} s elapsed, about {elapsed / step * (steps - step):.0f} s to go", flush=True)
     result = dream(dreamers, features[chosen], args.target, steps=args.steps, step_size=args.step_size,
-                   networks=len(dreamers.members), kind=settings.kind)
+                   networks=len(dreamers.members), kind=settings.kind, progress=progress)
 
     def typical(hbar):
         rows = [s.features for s in samples if np.isclose(s.hbar, hbar)]

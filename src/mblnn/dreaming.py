@@ -55,9 +55,10 @@ def select_starts(confidence: np.ndarray, window: tuple[float, float] = (0.4, 0.
 
 
 def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int = 200_000, step_size: float = 1e-4,
-          networks: int = 40, kind: str = "entanglement") -> DreamResult:
+          networks: int = 40, kind: str = "entanglement", progress=None) -> DreamResult:
     """Dream ``start (n, n_in)`` (network inputs of ``kind``) towards ``target`` ("eth"/"mbl" or 0/1)
-    with the first ``networks`` members of ``ensemble``; see the module docstring."""
+    with the first ``networks`` members of ``ensemble``; see the module docstring. ``progress(step,
+    steps)``, if given, is called about ten times."""
     if isinstance(target, str):
         names = {"eth": ETH, "mbl": MBL}
         if target.lower() not in names:
@@ -99,7 +100,14 @@ def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int =
             x.assign(project(x - s * tape.gradient(ce, x)))
 
     before = ensemble.confidences(start)[:K]
-    descend(tf.constant(int(steps)))
+    # in about ten chunks, so that `progress` can report; the same sequence of updates as one call
+    chunks = [len(part) for part in np.array_split(np.arange(int(steps)), min(10, max(1, int(steps))))]
+    done = 0
+    for chunk in chunks:
+        descend(tf.constant(chunk))
+        done += chunk
+        if progress is not None and chunk:
+            progress(done, int(steps))
     dreamed = x.numpy()
     logits = ensemble.first(K).logits_per_member(dreamed)
     after = 1.0 / (1.0 + np.exp(logits[..., ETH] - logits[..., MBL]))

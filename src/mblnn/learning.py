@@ -41,7 +41,7 @@ on the order of the additions. The same data, seeds and configuration give the s
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from math import comb
 from pathlib import Path
@@ -371,7 +371,20 @@ def initial_parameters(seed: int, member: int, n_in: int, n_hidden: int, n_td: i
     return order[:n_train], order[n_train:], weights
 
 
-def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig) -> "Ensemble":
+#: A progress callback of :func:`train_ensemble`: ``progress(step, steps, terms)`` with ``terms (M, 3)``
+#: the batch's cross entropy, output entropy and first-layer decay of each member at that step.
+Progress = Callable[[int, int, np.ndarray], None]
+
+
+def _progress_steps(config: TrainingConfig, reports: int = 10) -> set[int]:
+    """The logged steps at which a progress callback is called: about ``reports`` evenly spaced, and the last."""
+    logged = list(range(0, config.steps, config.log_every)) + [config.steps - 1]
+    stride = max(1, len(logged) // reports)
+    return set(logged[stride::stride]) | {config.steps - 1}
+
+
+def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig,
+                progress: Progress | None = None) -> "Ensemble":
     """:func:`train_ensemble` for ``hidden_layers >= 2`` (inputs checked there): the same cost, draws (batches from streams
     0 and 1, the dropout of hidden layer l from stream 2 + l), splits and optimizers, on masked dense
     layers. Slower per unit than the gathered single-layer path, and written for the few networks of
@@ -422,11 +435,13 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig)
                 p.assign_sub(lr_t * m1 / (tf.sqrt(m2) + 1e-7))
         return tf.stack([ce, entropy, decay], axis=1)
 
-    curves = []
+    curves, reports = [], _progress_steps(config) if progress else set()
     for t in range(config.steps):
         terms = step(tf.constant(t, tf.int64))
         if t % config.log_every == 0 or t == config.steps - 1:
             curves.append(terms.numpy())
+            if t in reports:
+                progress(t + 1, config.steps, curves[-1])
     values = [p.numpy() for p in params]
     ensemble = Ensemble(w1=values[0], b1=values[1], w2=values[-2], b2=values[-1], members=members,
                         hidden_w=tuple(values[2:-2:2]), hidden_b=tuple(values[3:-2:2]),
@@ -435,11 +450,13 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig)
     return ensemble
 
 
-def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingConfig = TrainingConfig()) -> Ensemble:
+def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingConfig = TrainingConfig(),
+                   progress: Progress | None = None) -> Ensemble:
     """Train one network per member index in ``members`` on ``data`` (see the module docstring).
 
     Each member splits TD 50/50 into its own training and test halves (seeded by ``config.seed``
-    and its index) and reports its test accuracy η.
+    and its index) and reports its test accuracy η. ``progress``, if given, is called about ten
+    times during training (:data:`Progress`); it only reads the logged cost terms.
     """
     config = config.validated()
     members = np.asarray(list(members), dtype=np.int64)
@@ -454,7 +471,7 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     if per_member_labels and len(data.td_y) != M:
         raise InputError(f"TD has {len(data.td_y)} labellings for {M} members")
     if config.hidden_layers > 1:
-        return _train_deep(data, members, config)
+        return _train_deep(data, members, config, progress)
     tf = _tensorflow()
     H = config.n_hidden
     inits, train_idx, test_idx = [], [], []
@@ -509,12 +526,14 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         apply_update(rows_kept, tf.reshape(g_first, (-1, n_in + 1)), tf.reshape(g_second, (-1, 2)), g_b2, t)
         return tf.stack([ce, entropy, decay], axis=1)
 
-    curves = []
+    curves, reports = [], _progress_steps(config) if progress else set()
     for t in range(config.steps):
         log = t % config.log_every == 0 or t == config.steps - 1
         terms = step(tf.constant(t, tf.int64), log)
         if log:
             curves.append(terms.numpy())
+            if t in reports:
+                progress(t + 1, config.steps, curves[-1])
     per_unit = units_in.numpy().reshape(M, H, n_in + 1)
     ensemble = Ensemble(w1=np.ascontiguousarray(per_unit[:, :, :n_in].transpose(0, 2, 1)), b1=per_unit[:, :, n_in].copy(),
                         w2=units_out.numpy().reshape(M, H, 2), b2=b2.numpy(), members=members,

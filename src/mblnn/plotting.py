@@ -46,6 +46,20 @@ def save_figure(figure, path: str | os.PathLike) -> list[Path]:
     return written
 
 
+#: Major ticks of logarithmic h̄ axes, labelled as plain numbers (matplotlib's default labels only the
+#: decades, 10^0 and 10^1, which on a 0.25 … 12 grid leaves the transition region unlabelled).
+HBAR_TICKS = (0.1, 0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24)
+
+
+def _log_hbar_axis(ax) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(HBAR_TICKS))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _edges(values: np.ndarray) -> np.ndarray:
     """Cell edges around sorted, possibly unevenly spaced centres (midpoints; outer cells mirrored)."""
     values = np.asarray(values, float)
@@ -78,7 +92,7 @@ def plot_phase_diagram(table: pd.DataFrame, path: str | os.PathLike, variant: st
         grid = part.pivot_table(index="eps_low", columns="hbar", values="confidence")
         eps_edges = np.r_[grid.index.values, part["eps_high"].max()]
         mesh = ax.pcolormesh(_edges(grid.columns.values), eps_edges, grid.values, vmin=0, vmax=1, cmap="coolwarm", shading="flat")
-        ax.set_xscale("log")
+        _log_hbar_axis(ax)
         ax.set_title(f"N = {N}, N_A = {N // 2}")
         ax.set_xlabel(r"disorder strength $\bar h$ (J = 1)")
     axes[0].set_ylabel(r"energy density $\epsilon$")
@@ -141,7 +155,7 @@ def plot_levels_vs_network(table: pd.DataFrame, path: str | os.PathLike) -> list
         ax.errorbar(part["hbar"], part["r_mean"], yerr=part["r_sem"], color="k", marker="o", capsize=3, label="⟨r⟩")
         ax.axhline(GOE_MEAN_GAP_RATIO, color="k", ls="--", lw=0.8)
         ax.axhline(POISSON_MEAN_GAP_RATIO, color="k", ls=":", lw=0.8)
-        ax.set_xscale("log")
+        _log_hbar_axis(ax)
         ax.set_xlabel(r"$\bar h$")
         twin = ax.twinx()
         for column in [c for c in part.columns if c.startswith("eth_confidence_")]:
@@ -172,7 +186,7 @@ def plot_consistency(table: pd.DataFrame, path: str | os.PathLike, variant: str 
                   label=f"N = {N}: confident ↔ uncertain")
         right.plot(part["hbar"], part["flipped"], marker="o", label=f"N = {N}")
     for ax, what in ((left, "changing category"), (right, "flipping ETH ↔ MBL")):
-        ax.set_xscale("log")
+        _log_hbar_axis(ax)
         ax.set_xlabel(r"$\bar h$")
         ax.set_ylabel(f"fraction of states {what}")
         ax.legend(fontsize="small")
@@ -196,7 +210,7 @@ def plot_transition_region(table: pd.DataFrame, path: str | os.PathLike) -> list
     sizes_ax.set_title(f"finite size ({main})")
     variants_ax.set_title(f"cost variants (δ, μ), N = {largest}")
     for ax in (sizes_ax, variants_ax):
-        ax.set_xscale("log")
+        _log_hbar_axis(ax)
         ax.set_xlabel(r"$\bar h$")
         ax.legend(fontsize="small")
     sizes_ax.set_ylabel("fraction of states with 0.1 < confidence < 0.9")
@@ -219,7 +233,7 @@ def plot_single_realization(table: pd.DataFrame, path: str | os.PathLike) -> lis
         mesh = ax.pcolormesh(_edges(hbar), _edges(eps.values), grid.values, shading="flat", cmap="viridis")
         figure.colorbar(mesh, ax=ax, label=label)
         ax.set_ylabel(r"$\epsilon$ (window mean)")
-        ax.set_xscale("log")
+        _log_hbar_axis(ax)
     axes[0].set_title(f"N = {table['N'].iloc[0]}, realization {table['realization'].iloc[0]}")
     axes[-1].set_xlabel(r"$\bar h$")
     return save_figure(figure, path)
@@ -234,7 +248,7 @@ def plot_spatial_structure(table: pd.DataFrame, path: str | os.PathLike) -> list
     figure, ax = plt.subplots(figsize=(5.2, 3.4))
     for column, label in (("all_eth", "ETH for all cuts"), ("all_mbl", "MBL for all cuts"), ("mixed", "mixed")):
         ax.plot(table["hbar"], table[column], marker="o", label=label)
-    ax.set_xscale("log")
+    _log_hbar_axis(ax)
     ax.set_xlabel(r"$\bar h$")
     ax.set_ylabel("fraction of eigenstates")
     ax.set_title(f"N = {table['N'].iloc[0]}, {table['n_cuts'].iloc[0]} cuts")
@@ -287,7 +301,7 @@ def plot_mobility_edge(table: pd.DataFrame, path: str | os.PathLike, crossings: 
                 name = f"r crossing N = {small}, {large}" if method == "gap_ratio" else f"{method} N = {small}"
                 ax.errorbar(points["hbar_c"], points["eps"], xerr=points["error"], marker="o" if method == "gap_ratio" else "s",
                             ms=4, capsize=2, lw=1, label=name)
-        ax.set_xscale("log")
+        _log_hbar_axis(ax)
         ax.set_xlabel(r"disorder strength $\bar h$ (J = 1)")
         ax.set_title(f"N = {largest}, open chain")
     axes[0][0].set_ylabel(r"energy density $\epsilon$")
@@ -327,7 +341,7 @@ def plot_confusion(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
             part = part.sort_values("trial")
             line = ax.errorbar(part["trial"], part["accuracy"], yerr=part["accuracy_std"], marker="o", capsize=3, label=f"N = {N}")
             ax.plot(part["trial"], part["trivial"], ls="--", lw=0.8, color=line[0].get_color())
-        ax.set_xscale("log")
+        _log_hbar_axis(ax)
         ax.set_xlabel(r"trial transition point $\bar h'$")
         ax.set_title(f"ε = {eps:g}")
     axes[0][0].set_ylabel("test accuracy (-- majority label)")

@@ -19,9 +19,12 @@ FIGURE_OVERLAYS = {"mobility_edge": {"--crossings": "results/tables/crossings.cs
 
 
 def figures():
-    """The figures of this campaign: dreams only when dreaming is configured, the finite-size ones
-    only with a finite_size section (confusion only with confusion bins)."""
-    wanted = {"dreams": bool(config["dreaming"]["targets"]), "mobility_edge": finite_size_enabled(),
+    """The figures of this campaign: dreams only when dreaming is configured, Fig. 6 (agreement across
+    cuts) only where some N has at least three cuts, the finite-size ones only with a finite_size
+    section (confusion only with confusion bins)."""
+    wanted = {"dreams": bool(config["dreaming"]["targets"]),
+              "spatial_structure": any(len(cuts_for(config, N)) >= 3 for N in config["sizes"]),
+              "mobility_edge": finite_size_enabled(),
               "scaling": finite_size_enabled(), "confusion": finite_size_enabled() and bool(confusion_paths())}
     return [name for name in FIGURES if wanted.get(name, True)]
 
