@@ -599,6 +599,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not getattr(args, "quiet", False):
+        import logging
+
+        # progress of long solves (mblnn.sample's logger), flushed line by line into the job's log
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logging.getLogger("mblnn").addHandler(handler)
+        logging.getLogger("mblnn").setLevel(logging.INFO)
     try:
         return args.handler(args)
     except InputError as error:

@@ -4,6 +4,8 @@ level statistics, returned in memory (the writer lives in :mod:`mblnn.store`).
 
 from __future__ import annotations
 
+import logging
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,9 @@ from .basis import SectorBasis, n_up_for_sector, sector_dimension
 from .disorder import check_hbar, explicit_fields, random_fields
 from .entanglement import CutEntanglement, check_cuts, entanglement
 from .errors import InputError, MemoryBudgetError
+
+#: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
+logger = logging.getLogger("mblnn.sample")
 from .hamiltonian import hamiltonian
 from .levels import gap_ratio
 from .solvers.dense import (
@@ -242,8 +247,17 @@ def _shift_invert(spec, H, fields, targets, nev, tol, residual_tol, petsc_option
 
     solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=petsc_options)
     try:
+        started = time.perf_counter()
         e_min, e_max = solver.bounds()
-        windows = [solver.window(e_min + t * (e_max - e_min), nev) for t in targets]
+        report = logger.info if H.comm.getRank() == 0 else (lambda *args: None)
+        report("N=%d hbar=%g realization=%d: spectrum bounds [%.6g, %.6g] in %.1f s", spec.N, spec.hbar,
+               spec.realization, e_min, e_max, time.perf_counter() - started)
+        windows = []
+        for i, t in enumerate(targets):
+            started = time.perf_counter()
+            windows.append(solver.window(e_min + t * (e_max - e_min), nev))
+            report("  target %d/%d, eps=%.3g: %d eigenpairs in %.1f s", i + 1, len(targets), t,
+                   windows[-1].energies.size, time.perf_counter() - started)
     finally:
         solver.destroy()
     windows, dropped = mpi.merge_windows(windows, e_min, e_max)
