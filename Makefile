@@ -33,6 +33,7 @@ export OMPI_MCA_rmaps_base_oversubscribe := 1
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile $(MPI_STAMP)
+	@echo "[setup] mblnn and its Python dependencies (TensorFlow, Snakemake, zarr, ...) -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet -e '.[test,workflow,mpi,learning,analysis]'
 	touch $(STAMP)
 
@@ -47,11 +48,16 @@ $(MPI_STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet setuptools wheel cython numpy
+	@echo "[setup] PETSc $(PETSC_VERSION) from source (about 10 minutes on 2 cores the first time; pip caches the wheel) -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation petsc==$(PETSC_VERSION)
+	@echo "[setup] petsc4py -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation petsc4py==$(PETSC_VERSION)
+	@echo "[setup] SLEPc (about 2 minutes) -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation slepc==$(PETSC_VERSION)
+	@echo "[setup] slepc4py, mpi4py -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation slepc4py==$(PETSC_VERSION)
 	$(BIN)/python -m pip install --quiet --no-binary mpi4py mpi4py
+	@echo "[setup] MPI stack done -- $$(date +%T)"
 	touch $(MPI_STAMP)
 
 # A killed run's stale lock is removed first (never a live run's); damaged stores: `mblnn verify --remove-bad results/`.
