@@ -28,7 +28,7 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: setup run test bench bench-full install-slurm-profile clean
+.PHONY: setup run test test-fast bench bench-full install-slurm-profile clean
 
 setup: $(STAMP)
 
@@ -64,10 +64,24 @@ $(MPI_STAMP):
 run: setup
 	workflow/scripts/unlock-if-stale . $(BIN)/snakemake --profile profiles/local
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/local --cores $(CORES)
-	@echo "results: results/tables (CSV, Parquet), results/figures (PNG, PDF); report: $(BIN)/snakemake --report results/report.html"
+	@echo "done: open results/report.html (summary and figures); tables in results/tables (CSV, Parquet), figures in results/figures (PNG, PDF)"
+
+# The report test opens results/report.html in Debian's chromium, as a user would (skipped without it).
+TEST_APT_PACKAGES := chromium
 
 test: setup
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "[setup] $(TEST_APT_PACKAGES) for the report test -- $$(date +%T)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES) >/dev/null) \
+	      || echo "could not install $(TEST_APT_PACKAGES): the browser test will be skipped"; \
+	  else echo "no chromium: the browser test of the report will be skipped"; fi; \
+	fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The development loop: library tests only (no Snakemake runs, no Slurm cluster, no slow end-to-end tests).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" --ignore=tests/test_workflow.py --ignore=tests/test_slurm.py $(PYTEST_ARGS)
 
 # One command for the benchmarks; each prints ratios against a baseline measured in the same run.
 bench: setup

@@ -1,8 +1,8 @@
 # mblnn campaign: config → diagonalized samples → ensembles → classifications → tables → figures.
 # Rules are thin: each calls the `mblnn` command line; the physics lives in src/mblnn.
 #   snakemake --profile profiles/local            this machine (`make run`)
-#   snakemake --profile slurm                     a Slurm cluster (see profiles/slurm/README)
-#   snakemake --report results/report.html        the HTML report with the tables' figures
+#   snakemake --profile slurm                     a Slurm cluster (README, "Running on a Slurm cluster")
+#   snakemake --report snakemake-report.html      Snakemake's report (results/report.html is the campaign's own)
 
 import sys
 
@@ -44,3 +44,4 @@ rule all:
         lambda wc: expand("results/tables/dreams.{suffix}", suffix=TABLE_FORMATS) if dream_paths() else [],
         lambda wc: finite_size_outputs(),
         lambda wc: expand("results/figures/{figure}.{suffix}", figure=figures(), suffix=["png", "pdf"]),
+        "results/report.html",

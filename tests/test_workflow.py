@@ -100,13 +100,13 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
 
     # an analysis setting: only the tables that use it and their figures
     bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
-    assert planned_jobs(bins) == {"phase_diagram_table": 1, "levels_vs_network_table": 1, "figure": 2, "all": 1}
+    assert planned_jobs(bins) == {"phase_diagram_table": 1, "levels_vs_network_table": 1, "figure": 2, "report_html": 1, "all": 1}
     fraction = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "critical_fraction": 0.25}}, "-n")
-    assert planned_jobs(fraction) == {"summary_table": 1, "all": 1}
+    assert planned_jobs(fraction) == {"summary_table": 1, "report_html": 1, "all": 1}
     fit = snakemake(tmp_path, {**TINY, "finite_size": {**TINY["finite_size"], "degree": 2}}, "-n")
-    assert planned_jobs(fit) == {"finite_size_tables": 1, "figure": 2, "all": 1}  # confusion is not retrained
+    assert planned_jobs(fit) == {"finite_size_tables": 1, "figure": 2, "report_html": 1, "all": 1}  # confusion is not retrained
     window = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "single_realization": {"window": 64}}}, "-n")
-    assert planned_jobs(window) == {"single_realization_table": 1, "figure": 1, "all": 1}
+    assert planned_jobs(window) == {"single_realization_table": 1, "figure": 1, "report_html": 1, "all": 1}
 
     # a new realization: only its samples are diagonalized; the reductions follow
     more = snakemake(tmp_path, {**TINY, "realizations": 3}, "-n")
@@ -139,7 +139,7 @@ def test_paper_campaign_plans_every_job(tmp_path):
     # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI
     assert counts == {"diagonalize": 3 * hbars * realizations, "diagonalize_mpi": hbars * realizations,
                       "level_statistics": 1, "train": 10 + 12,
-                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 12, "all": 1,
+                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 12, "report_html": 1, "all": 1,
                       "confusion": 4, "finite_size_tables": 1}
 
 

@@ -13,6 +13,7 @@ Commands
 ``mblnn dream``     dream transition-region spectra towards ETH or MBL with an ensemble.
 ``mblnn table``     reduce classification stores to a phase-diagram table (CSV and Parquet).
 ``mblnn plot``      draw a table as a figure (PNG and PDF).
+``mblnn report``    one self-contained HTML page: the summary table and every figure with its caption.
 """
 
 from __future__ import annotations
@@ -126,6 +127,15 @@ def _verify(args: argparse.Namespace) -> int:
         print("rerun the workflow (the same snakemake or make command): it redoes exactly the removed stores and what depends on them")
         return 0
     return 1 if counts["bad"] else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    out = write_report(args.figures, args.out, captions=args.captions, summary=args.summary, title=args.title)
+    if not args.quiet:
+        print(f"report with {len(args.figures)} figures -> {out}")
+    return 0
 
 
 def _progress_printer(command: str, started: float):
@@ -439,6 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="summarize a sample store or a campaign directory")
     inspect.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
     inspect.set_defaults(handler=_inspect)
+
+    report = commands.add_parser("report", help="one self-contained HTML page of the summary table and the figures")
+    report.add_argument("figures", nargs="+", help="PNG figures, in the order they appear")
+    report.add_argument("--captions", help="Jinja caption template (workflow/report/figure.rst)")
+    report.add_argument("--summary", help="the summary table (results/tables/summary.csv)")
+    report.add_argument("--title", default="mblnn campaign")
+    report.add_argument("--out", required=True, help="output HTML file")
+    report.add_argument("--quiet", action="store_true")
+    report.set_defaults(handler=_report)
 
     check_config = commands.add_parser("check-config", help="validate campaign YAML files (later files override earlier ones)")
     check_config.add_argument("files", nargs="+", help="e.g. config/config.yaml config/study/seed1.yaml")

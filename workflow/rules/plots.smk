@@ -47,3 +47,21 @@ rule figure:
         "results/logs/figures/{figure}.log",
     shell:
         "mblnn plot {params.kind} {input.table} {params.overlays} --out {output.png} > {log} 2>&1"
+
+
+rule report_html:
+    input:
+        figures=lambda wc: expand("results/figures/{figure}.png", figure=figures()),
+        summary="results/tables/summary.csv",
+        captions=workflow.source_path("../report/figure.rst"),
+    output:
+        "results/report.html",
+    params:
+        title=lambda wc: f"mblnn campaign: N = {', '.join(map(str, config['sizes']))}, {config['campaign']['type'].replace('_', ' ')}",
+    conda:
+        "../../envs/analysis.yaml"
+    log:
+        "results/logs/report.log",
+    shell:
+        "mblnn report {input.figures} --captions {input.captions} --summary {input.summary} "
+        "--title {params.title:q} --out {output} > {log} 2>&1"
