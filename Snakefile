@@ -4,10 +4,11 @@
 #   snakemake --profile slurm                     a Slurm cluster (README, "Running on a Slurm cluster")
 #   snakemake --report snakemake-report.html      Snakemake's report (results/report.html is the campaign's own)
 
+import os
 import sys
 
 from mblnn.resources import diagonalize_mem_mb, diagonalize_runtime
-from mblnn.config import (ConfigError, confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut,
+from mblnn.config import (ConfigError, check_fits_machine, confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut,
                           read_config_file, realization_indices, solver_arguments, training_arguments, uses_mpi,
                           validate_config)
 
@@ -27,6 +28,15 @@ except ConfigError as error:
     sys.exit(f"mblnn: {error}\n(check a file alone: mblnn check-config config/config.yaml [OVERLAY.yaml ...])")
 
 report: "workflow/report/workflow.rst"
+
+
+onstart:
+    # before the first job of a real run (not a dry-run): jobs that run on this machine must fit its memory
+    if workflow.local_exec:
+        try:
+            check_fits_machine(config, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 10**6)
+        except ConfigError as error:
+            sys.exit(f"mblnn: {error}")
 
 
 include: "workflow/rules/common.smk"

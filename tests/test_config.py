@@ -3,6 +3,7 @@ import yaml
 
 from mblnn.config import (
     ConfigError,
+    check_fits_machine,
     cuts_for,
     ensembles,
     half_chain_cut,
@@ -137,3 +138,11 @@ def test_overlays_merge_key_by_key_as_snakemake_does(tmp_path):
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump({"training": {"steps": 20}}))
     config = load_config(tmp_path / "base.yaml", tmp_path / "overlay.yaml")
     assert (config["training"]["steps"], config["training"]["members"]) == (20, 3)
+
+
+def test_jobs_running_here_must_fit_this_machine():
+    config = {**GOOD, "sizes": [18]}  # dense N = 18: about 113 GB with the safety factor
+    config = validate_config(dict(config))  # fits the default node size
+    with pytest.raises(ConfigError, match=r"sizes\[0\]: N=18 .* more than the memory of this machine, where the jobs run = 24.0 GB"):
+        check_fits_machine(config, 24000)
+    check_fits_machine(validate_config(dict(GOOD)), 24000)

@@ -194,6 +194,16 @@ def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     assert "Group job diagonalize-small" in done.stdout
 
 
+def test_campaign_too_large_for_this_machine_stops_before_any_job(tmp_path):
+    if os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") > 100e9:
+        pytest.skip("this machine could hold a dense N = 18 job")
+    config = {**ED_ONLY, "sizes": [18], "hbar": [0.25, 3.0, 12.0]}  # dense N = 18: ~108 GB modelled
+    assert snakemake(tmp_path, config, "-n").returncode == 0  # a dry-run plans it (the cluster may hold it)
+    done = snakemake(tmp_path, config)
+    assert done.returncode != 0 and "does not fit this machine" in done.stderr and "N=18" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "results/samples").exists()
+
+
 @pytest.mark.parametrize("change, key", [
     ({"sizes": [7]}, "sizes[0]"),
     ({"hbar": []}, "hbar"),

@@ -138,12 +138,15 @@ def _physics_errors(config: dict) -> Iterator[str]:
     yield from _finite_size_errors(config)
 
 
-def _memory_errors(config: dict) -> Iterator[str]:
-    """Sizes whose diagonalization jobs would need more than ``resources.max_mem_mb``."""
+def _memory_errors(config: dict, machine_mem_mb: int | None = None) -> Iterator[str]:
+    """Sizes whose diagonalization jobs would need more than ``resources.max_mem_mb`` (or, when the
+    jobs run on this machine, more than its ``machine_mem_mb``)."""
     from .resources import diagonalize_mem_mb
     from .units import format_megabytes
 
-    limit = config["resources"]["max_mem_mb"]
+    limit, what = config["resources"]["max_mem_mb"], "resources.max_mem_mb"
+    if machine_mem_mb is not None and machine_mem_mb < limit:
+        limit, what = machine_mem_mb, "the memory of this machine, where the jobs run"
     for i, N in enumerate(config["sizes"]):
         try:
             need = diagonalize_mem_mb(config, N)
@@ -156,7 +159,7 @@ def _memory_errors(config: dict) -> Iterator[str]:
                   f"shift_invert.nev eigenpairs per target energy density" if solver != "shift_invert" else
                   "spread the job over more nodes (solver.mpi_ranks), or choose a smaller N")
         yield (f"config key sizes[{i}]: N={N} with the {solver} solver needs about {format_megabytes(need)} per job "
-               f"(with the safety factor of mblnn.resources), more than resources.max_mem_mb = "
+               f"(with the safety factor of mblnn.resources), more than {what} = "
                f"{format_megabytes(limit)}; {advice}")
 
 
@@ -223,6 +226,14 @@ def merge_configs(base: dict, overlay: dict) -> dict:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def check_fits_machine(config: dict, machine_mem_mb: int) -> None:
+    """Raise :class:`ConfigError` if a validated campaign's jobs, run on this machine, would need more
+    than its ``machine_mem_mb`` (the workflow calls this before the first job of a local run)."""
+    problems = list(_memory_errors(config, machine_mem_mb))
+    if problems:
+        raise ConfigError("the campaign does not fit this machine:\n  " + "\n  ".join(problems))
 
 
 def load_config(*paths: str | os.PathLike, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
