@@ -419,7 +419,8 @@ def describe(path: str | os.PathLike) -> str:
         realizations = sorted({a["realization"] for a in attrs})
         cuts = sorted({c for a in attrs for c in a["cuts"]})
         missing = len(hbars) * len(realizations) - len(attrs)
-        lines.append(f"  N={N}: {len(attrs)} samples, hbar {hbars}, realizations {realizations[0]}..{realizations[-1]}"
+        shown = hbars if len(hbars) <= 12 else f"{len(hbars)} values {hbars[0]} … {hbars[-1]}"
+        lines.append(f"  N={N}: {len(attrs)} samples, hbar {shown}, realizations {realizations[0]}..{realizations[-1]}"
                      f" ({len(realizations)}), cuts {cuts}, {missing} missing (hbar, realization) pairs")
     for p in classifications:
         lines.append(f"  classification {p.relative_to(path)}: {_describe_classification(p).strip()}")
