@@ -128,6 +128,18 @@ def test_rewrite_replaces_atomically(tmp_path, sample):
     assert read_sample(path).spec.hbar == 7.0 and [p.name for p in tmp_path.iterdir()] == ["s.zarr"]
 
 
+def test_results_get_the_umasks_permissions_not_owner_only(tmp_path, sample):
+    from mblnn.atomic import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        store = write_sample_store(sample, tmp_path / "s.zarr")
+        table = atomic_write(tmp_path / "t.csv", lambda temporary: temporary.write_text("a\n"))
+    finally:
+        os.umask(old)
+    assert store.stat().st_mode & 0o777 == 0o755 and table.stat().st_mode & 0o777 == 0o644
+
+
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     root = tmp_path_factory.mktemp("campaign")

@@ -26,6 +26,12 @@ def remove_stale_partials(path: str | os.PathLike) -> None:
         shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], directory: bool = False) -> Path:
     """Call ``write(temporary)`` and rename the temporary file (or directory) to ``path``.
 
@@ -42,6 +48,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], directo
         temporary = Path(name)
     try:
         write(temporary)
+        # mkstemp/mkdtemp create owner-only entries; a result gets the permissions a plain open() or
+        # mkdir() would give it (the umask's), so that a group sharing a campaign directory can read it
+        temporary.chmod((0o777 if directory else 0o666) & ~_umask())
         if directory and path.exists():
             # directories cannot be replaced in one rename: move the old one aside first
             retired = Path(tempfile.mkdtemp(dir=path.parent, prefix=_partial_prefix(path)))
