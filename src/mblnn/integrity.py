@@ -65,13 +65,17 @@ def check_files(root: str | os.PathLike, expected: dict[str, str]) -> list[str]:
     return problems
 
 
-def recorded_digests(root: str | os.PathLike) -> dict[str, str] | None:
-    """The digests a store recorded at completion, or None (no root metadata, or written before digests)."""
+def root_attributes(root: str | os.PathLike) -> dict | None:
+    """The attributes of a store's root group (one read of its ``zarr.json``), or None if unreadable."""
     try:
-        attributes = json.loads((Path(root) / "zarr.json").read_text()).get("attributes", {})
+        return json.loads((Path(root) / "zarr.json").read_text()).get("attributes", {})
     except (OSError, ValueError):
         return None
-    recorded = attributes.get(DIGESTS_ATTRIBUTE)
+
+
+def recorded_digests(root: str | os.PathLike) -> dict[str, str] | None:
+    """The digests a store recorded at completion, or None (no root metadata, or written before digests)."""
+    recorded = (root_attributes(root) or {}).get(DIGESTS_ATTRIBUTE)
     return None if recorded is None else dict(recorded["files"])
 
 

@@ -66,7 +66,8 @@ from . import __version__
 from .atomic import atomic_write
 from .entanglement import CutEntanglement
 from .errors import InputError
-from .integrity import DIGESTS_ATTRIBUTE, CheckedGroup, Verification, file_digests, recorded_digests, verify_store
+from .integrity import (DIGESTS_ATTRIBUTE, CheckedGroup, Verification, file_digests, recorded_digests, root_attributes,
+                        verify_store)
 from .sample import SampleResult, SampleSpec
 
 SCHEMA_VERSION = 1
@@ -225,11 +226,7 @@ class SampleStore:
 
 def is_complete(path: str | os.PathLike) -> bool:
     """Whether the store at ``path`` carries its completion marker (reads only the root metadata)."""
-    try:
-        metadata = json.loads((Path(path) / "zarr.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return COMPLETE_MARKER in metadata.get("attributes", {})
+    return COMPLETE_MARKER in (root_attributes(path) or {})
 
 
 def open_sample_store(path: str | os.PathLike, N: int | None = None, cut: int | None = None) -> SampleStore:
@@ -278,10 +275,7 @@ def read_sample(path: str | os.PathLike) -> SampleResult:
 
 def store_kind(path: str | os.PathLike) -> str | None:
     """"sample", "classification", or None (not an mblnn store, or its root metadata is unreadable)."""
-    try:
-        attributes = json.loads((Path(path) / "zarr.json").read_text()).get("attributes", {})
-    except (OSError, ValueError):
-        return None
+    attributes = root_attributes(path) or {}
     if "mblnn" in attributes:
         return "sample"
     return "classification" if "mblnn_classification" in attributes else None
