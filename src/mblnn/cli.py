@@ -143,12 +143,14 @@ def _progress_printer(command: str, started: float):
     that a user follows with ``tail -f`` or in a Slurm job's output."""
     import numpy as np
 
-    def report(step: int, steps: int, terms) -> None:
+    def report(step: int, steps: int, terms=None) -> None:
         elapsed = time.perf_counter() - started
         eta = elapsed / step * (steps - step)
-        ce, entropy, decay = np.median(np.asarray(terms), axis=0)
-        print(f"{command}: step {step}/{steps}, median over networks: cross entropy {ce:.4g}, entropy {entropy:.4g}, "
-              f"decay {decay:.4g}; {elapsed:.0f} s elapsed, about {eta:.0f} s to go", flush=True)
+        costs = ""
+        if terms is not None:  # training: the cost terms (M, 3) of the networks at this step
+            ce, entropy, decay = np.median(np.asarray(terms), axis=0)
+            costs = f", median over networks: cross entropy {ce:.4g}, entropy {entropy:.4g}, decay {decay:.4g}"
+        print(f"{command}: step {step}/{steps}{costs}; {elapsed:.0f} s elapsed, about {eta:.0f} s to go", flush=True)
     return report
 
 
@@ -214,13 +216,9 @@ def _dream(args: argparse.Namespace) -> int:
     # the start set is chosen with the networks that dream (the first K members), not the whole ensemble
     dreamers = ensemble.first(max(1, min(args.networks, len(ensemble.members))))
     chosen = select_starts(dreamers.confidences(features).mean(axis=0), tuple(args.window), args.max_start, args.seed)
-    started = time.perf_counter()
-
-    def progress(step, steps):
-        elapsed = time.perf_counter() - started
-        print(f"dream: step {step}/{steps}; {elapsed:.0f} s elapsed, about {elapsed / step * (steps - step):.0f} s to go", flush=True)
     result = dream(dreamers, features[chosen], args.target, steps=args.steps, step_size=args.step_size,
-                   networks=len(dreamers.members), kind=settings.kind, progress=progress)
+                   networks=len(dreamers.members), kind=settings.kind,
+                   progress=None if args.quiet else _progress_printer("dream", time.perf_counter()))
 
     def typical(hbar):
         rows = [s.features for s in samples if np.isclose(s.hbar, hbar)]
