@@ -151,3 +151,15 @@ def test_inspect_tells_sample_and_classification_stores_apart(tmp_path, store):
     assert find_stores(store.parents[2]) == [store]
     missing = mblnn("inspect", tmp_path / "nosuch.zarr")
     assert missing.returncode == 2 and "no such store or directory" in missing.stderr
+
+
+def test_an_array_is_hashed_once_per_opened_store(store, monkeypatch):
+    import mblnn.integrity as integrity
+
+    calls = []
+    original = integrity.check_files
+    monkeypatch.setattr(integrity, "check_files", lambda root, expected: calls.append(sorted(expected)) or original(root, expected))
+    opened = open_sample_store(store)
+    for _ in range(3):  # a new array object each time, as `group[name][i]` in a loop makes
+        opened.cut(5)["spectrum"][:2]
+    assert len(calls) == 1 and calls[0][-1] == "cut5/spectrum/zarr.json"

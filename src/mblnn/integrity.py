@@ -115,13 +115,13 @@ def verify_store(path: str | os.PathLike, is_complete: Callable[[Path], bool]) -
 
 
 class CheckedArray:
-    """A zarr array whose reads first check its files against the store's digests (once per object)
+    """A zarr array whose reads first check its files against the store's digests (once per opened store)
     and turn any read failure into an error naming the store and the array. Attributes other than
     indexing (shape, dtype, chunks, metadata, …) are the zarr array's."""
 
-    def __init__(self, array, root: Path, digests: dict[str, str] | None, error: type[Exception]):
+    def __init__(self, array, root: Path, digests: dict[str, str] | None, error: type[Exception], checked: set[str]):
         self._array, self._root, self._digests, self._error = array, root, digests, error
-        self._checked = digests is None
+        self._checked = checked  # array paths of this store already checked (shared by its group objects)
 
     def __getattr__(self, name):
         return getattr(self._array, name)
@@ -131,13 +131,13 @@ class CheckedArray:
                            f"`mblnn verify --remove-bad {self._root}` removes the store, then rerun the workflow to redo it")
 
     def _check(self) -> None:
-        if self._checked:
+        if self._digests is None or self._array.path in self._checked:
             return
         prefix = self._array.path + "/"
         problems = check_files(self._root, {k: v for k, v in self._digests.items() if k.startswith(prefix)})
         if problems:
             raise self._fail("; ".join(problems))
-        self._checked = True
+        self._checked.add(self._array.path)
 
     @property
     def raw(self):
@@ -181,8 +181,11 @@ class _CheckedIndexer:
 class CheckedGroup:
     """A read-only zarr group whose arrays and subgroups are :class:`CheckedArray` / :class:`CheckedGroup`."""
 
-    def __init__(self, group, root: Path, digests: dict[str, str] | None, error: type[Exception]):
+    def __init__(self, group, root: Path, digests: dict[str, str] | None, error: type[Exception],
+                 checked: set[str] | None = None):
         self._group, self._root, self._digests, self._error = group, root, digests, error
+        # one record per opened store: `group["mean"][i]` in a loop hashes the array's files only once
+        self._checked = set() if checked is None else checked
 
     def __getattr__(self, name):
         return getattr(self._group, name)
@@ -199,7 +202,7 @@ class CheckedGroup:
             raise self._error(f"{self._root}: {name!r} cannot be opened ({type(error).__name__}: {error}): "
                               f"`mblnn verify {self._root}` says what is damaged") from error
         wrap = CheckedArray if hasattr(member, "shape") else CheckedGroup
-        return wrap(member, self._root, self._digests, self._error)
+        return wrap(member, self._root, self._digests, self._error, self._checked)
 
     @property
     def raw(self):
