@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also the N = 16 sample (12,870 spectra, n_in = 35)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from mblnn.learning import Ensemble
+    from mblnn.learn.network import Ensemble
 
     rng = np.random.default_rng(0)
     M, H = 50, 1024

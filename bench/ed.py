@@ -21,10 +21,10 @@ import time
 import numpy as np
 import scipy.linalg.lapack as lapack
 
-from mblnn.basis import SectorBasis
-from mblnn.disorder import random_fields
-from mblnn.entanglement import entanglement
-from mblnn.hamiltonian import hamiltonian
+from mblnn.model.basis import SectorBasis
+from mblnn.model.disorder import random_fields
+from mblnn.observables.entanglement import entanglement
+from mblnn.model.hamiltonian import hamiltonian
 from mblnn.sample import SampleSpec, diagonalize_sample
 
 

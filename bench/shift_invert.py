@@ -33,9 +33,9 @@ def worker(N: int, options: dict) -> None:
     """Runs on every MPI rank."""
     from petsc4py import PETSc
 
-    from mblnn.basis import SectorBasis
-    from mblnn.disorder import random_fields
-    from mblnn.solvers import mpi
+    from mblnn.model.basis import SectorBasis
+    from mblnn.model.disorder import random_fields
+    from mblnn.solve import mpi
 
     comm = PETSc.COMM_WORLD
     basis = SectorBasis.build(N)
@@ -71,9 +71,9 @@ def run_mblnn(N: int, ranks: int, options: dict) -> dict:
 SCIPY_CHILD = """
 import json, resource, sys, time
 from scipy.sparse.linalg import eigsh
-from mblnn.basis import SectorBasis
-from mblnn.disorder import random_fields
-from mblnn.hamiltonian import hamiltonian
+from mblnn.model.basis import SectorBasis
+from mblnn.model.disorder import random_fields
+from mblnn.model.hamiltonian import hamiltonian
 N, nev, target, hbar, seed = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 basis = SectorBasis.build(N)
 start = time.perf_counter()

@@ -20,7 +20,7 @@ from pathlib import Path
 from zarr.codecs import BloscCodec, BloscShuffle, ZstdCodec
 
 from mblnn.sample import SampleSpec, diagonalize_sample
-from mblnn.store import open_sample_store, read_sample, write_sample_store
+from mblnn.store.samples import open_sample_store, read_sample, write_sample_store
 
 CODECS = {
     "none": (),

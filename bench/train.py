@@ -6,7 +6,7 @@
 Prints the wall time of
   (a) sequential Keras `fit` of one member with the same cost (Eq. 8, custom train_step), measured on
       2 members and extrapolated to the ensemble;
-  (b) mblnn.learning.train_ensemble, all members as one compiled program;
+  (b) mblnn.learn.network.train_ensemble, all members as one compiled program;
   (c) the arithmetic floor: the five batched matmuls per step (forward of both layers, gradients of
       both weight matrices and of the hidden activations) of the same shapes, nothing else;
 and the ratios (b)/(c) (target ≤ 1.5) and (a)/(b) (target ≥ 5). Synthetic inputs: timing does not
@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def synthetic_data(n_in: int, n: int = 4000):
-    from mblnn.learning import TrainingData
+    from mblnn.learn.network import TrainingData
 
     rng = np.random.default_rng(0)
     labels = np.r_[np.zeros(n // 2, int), np.ones(n // 2, int)]
@@ -100,7 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    from mblnn.learning import TrainingConfig, train_ensemble
+    from mblnn.learn.network import TrainingConfig, train_ensemble
 
     members, steps = (50, 300) if args.quick else (50, 3500)
     n_in = 35

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mblnn import analysis
-from mblnn.classification import open_classification, write_classification
-from mblnn.plotting import (
+from mblnn.analyse import phase as analysis
+from mblnn.learn.classify import open_classification, write_classification
+from mblnn.plot.figures import (
     plot_consistency,
     plot_critical_field,
     plot_disorder_correlation,
@@ -194,7 +194,7 @@ def test_dream_table(tmp_path):
 
 
 def test_gap_ratio_midpoint_and_campaign_summary(tmp_path):
-    from mblnn.summary import campaign_summary, gap_ratio_midpoint
+    from mblnn.analyse.summary import campaign_summary, gap_ratio_midpoint
 
     levels = pd.DataFrame({"N": 10, "hbar": [0.5, 1.0, 2.0, 4.0], "r_mean": [0.53, 0.50, 0.42, 0.39]})
     midpoint = (0.5307 + 0.3863) / 2

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from mblnn.basis import SectorBasis, n_up_for_sector
+from mblnn.model.basis import SectorBasis, n_up_for_sector
 from mblnn.errors import InputError
-from mblnn.hamiltonian import hamiltonian
+from mblnn.model.hamiltonian import hamiltonian
 
 
 @pytest.mark.parametrize("N, sz", [(8, 0), (10, 0), (9, 0.5), (10, -2)])

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import zarr
 
-from mblnn.classification import classify_samples, open_classification
+from mblnn.learn.classify import classify_samples, open_classification
 from mblnn.cli import main
-from mblnn.datasets import FeatureSettings, sample_features, training_data
-from mblnn.dreaming import dream, select_starts
+from mblnn.learn.features import FeatureSettings, sample_features, training_data
+from mblnn.learn.dream import dream, select_starts
 from mblnn.errors import InputError
-from mblnn.learning import (
+from mblnn.learn.network import (
     ETH,
     MBL,
     Ensemble,
@@ -18,7 +18,7 @@ from mblnn.learning import (
     train_ensemble,
 )
 from mblnn.sample import SampleSpec, diagonalize_sample
-from mblnn.store import write_sample_store
+from mblnn.store.samples import write_sample_store
 
 HBARS = (0.25, 2.0, 3.0, 12.0)
 

@@ -9,7 +9,7 @@ gradient is itself checked against central finite differences of the hand cost.
 import numpy as np
 import pytest
 
-from mblnn.learning import TrainingConfig, TrainingData, initial_parameters, step_draws, train_ensemble
+from mblnn.learn.network import TrainingConfig, TrainingData, initial_parameters, step_draws, train_ensemble
 
 N_IN, N_TD, N_TR, HIDDEN, BATCH = 3, 10, 7, 6, 5
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mblnn.disorder import disorder_draws, explicit_fields, random_fields
+from mblnn.model.disorder import disorder_draws, explicit_fields, random_fields
 from mblnn.errors import InputError
 
 

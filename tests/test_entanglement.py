@@ -3,16 +3,16 @@ from math import comb
 import numpy as np
 import pytest
 
-from mblnn.basis import SectorBasis
-from mblnn.entanglement import (
+from mblnn.model.basis import SectorBasis
+from mblnn.observables.entanglement import (
     LAMBDA_FLOOR,
     check_cuts,
     entanglement,
     largest_block_size,
 )
 from mblnn.errors import InputError
-from mblnn.hamiltonian import hamiltonian
-from mblnn.solvers.dense import diagonalize_dense
+from mblnn.model.hamiltonian import hamiltonian
+from mblnn.solve.dense import diagonalize_dense
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mblnn.confusion import (
+from mblnn.learn.confusion import (
     confusion_labels,
     confusion_table,
     confusion_transition,
@@ -14,10 +14,10 @@ from mblnn.confusion import (
     learning_by_confusion,
 )
 from mblnn.errors import InputError
-from mblnn.finite_size import Curves, crossing_table, mobility_edge_table, scaling_table
-from mblnn.learning import TrainingConfig, TrainingData, train_ensemble
-from mblnn.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
-from mblnn.scaling import (
+from mblnn.analyse.finite_size import Curves, crossing_table, mobility_edge_table, scaling_table
+from mblnn.learn.network import TrainingConfig, TrainingData, train_ensemble
+from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
+from mblnn.analyse.scaling import (
     bootstrap_crossing,
     bootstrap_level_crossing,
     bootstrap_scaling_collapse,

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mblnn.classification import write_classification, open_classification
-from mblnn.datasets import FeatureSettings, sample_features
-from mblnn.integrity import DIGESTS_ATTRIBUTE
-from mblnn.levels import window_mean
+from mblnn.learn.classify import write_classification, open_classification
+from mblnn.learn.features import FeatureSettings, sample_features
+from mblnn.store.integrity import DIGESTS_ATTRIBUTE
+from mblnn.observables.levels import window_mean
 from mblnn.sample import SampleSpec, diagonalize_sample
-from mblnn.store import StoreError, find_stores, open_sample_store, read_sample, verify, write_sample_store
+from mblnn.store.samples import StoreError, find_stores, open_sample_store, read_sample, verify, write_sample_store
 
 MBLNN = str(Path(sys.executable).with_name("mblnn"))
 SPECTRUM_CHUNK = "cut5/spectrum/c/0/0"
@@ -154,7 +154,7 @@ def test_inspect_tells_sample_and_classification_stores_apart(tmp_path, store):
 
 
 def test_an_array_is_hashed_once_per_opened_store(store, monkeypatch):
-    import mblnn.integrity as integrity
+    import mblnn.store.integrity as integrity
 
     calls = []
     original = integrity.check_files

@@ -5,7 +5,7 @@ import pytest
 from scipy.special import xlogy
 
 from mblnn.errors import InputError
-from mblnn.learning import (
+from mblnn.learn.network import (
     ETH,
     MBL,
     Ensemble,
@@ -141,7 +141,7 @@ def test_bad_training_config(data, config, key):
 
 def test_two_hidden_layers_train_save_and_dream(tmp_path, data):
     """Appendix A(b): a second hidden layer (masked path); members independent of their ensemble."""
-    from mblnn.dreaming import dream
+    from mblnn.learn.dream import dream
 
     config = TrainingConfig(n_hidden=32, hidden_layers=2, steps=300, learning_rate=3e-3, seed=2, optimizer="adam",
                             cost_reduction="mean", log_every=50)

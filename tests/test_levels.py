@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mblnn.levels import (
+from mblnn.observables.levels import (
     GOE_MEAN_GAP_RATIO,
     POISSON_MEAN_GAP_RATIO,
     gap_ratio,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mblnn.store import open_sample_store, read_sample
+from mblnn.store.samples import open_sample_store, read_sample
 
 HERE = Path(__file__).parent
 PYTHON = sys.executable

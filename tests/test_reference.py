@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from brute_force import largest_block_indices, reduced_density_matrix, sector_eigenpairs
 
-from mblnn.basis import SectorBasis
-from mblnn.entanglement import entanglement
-from mblnn.hamiltonian import hamiltonian
-from mblnn.solvers.dense import diagonalize_dense
+from mblnn.model.basis import SectorBasis
+from mblnn.observables.entanglement import entanglement
+from mblnn.model.hamiltonian import hamiltonian
+from mblnn.solve.dense import diagonalize_dense
 
 CASES = [(6, (1, 2, 3, 5)), (8, (2, 4, 5, 7)), (10, (3, 5, 6))]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mblnn.report import figure_caption, write_report
+from mblnn.plot.report import figure_caption, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTIONS = REPO / "workflow/report/figure.rst"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import mblnn.sample
-from mblnn.atomic import atomic_write
+from mblnn.store.atomic import atomic_write
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.sample import SampleSpec, diagonalize_sample
-from mblnn.store import read_sample
+from mblnn.store.samples import read_sample
 
 MBLNN = [str(Path(sys.executable).with_name("mblnn"))]
 

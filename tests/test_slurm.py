@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mblnn.store import read_sample
+from mblnn.store.samples import read_sample
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

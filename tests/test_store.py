@@ -17,7 +17,7 @@ import xarray as xr
 import zarr
 
 from mblnn.sample import SampleSpec, diagonalize_sample
-from mblnn.store import (
+from mblnn.store.samples import (
     COMPLETE_MARKER,
     StoreError,
     describe,
@@ -129,7 +129,7 @@ def test_rewrite_replaces_atomically(tmp_path, sample):
 
 
 def test_results_get_the_umasks_permissions_not_owner_only(tmp_path, sample):
-    from mblnn.atomic import atomic_write
+    from mblnn.store.atomic import atomic_write
 
     old = os.umask(0o022)
     try:
@@ -182,7 +182,7 @@ KILLED_WRITER = textwrap.dedent("""
     import sys, time, pathlib
     import zarr.core.group as group_module
     from mblnn.sample import SampleSpec, diagonalize_sample
-    from mblnn.store import write_sample_store
+    from mblnn.store.samples import write_sample_store
     result = diagonalize_sample(SampleSpec(N=10, hbar=2.0, seed=1, realization=0, cuts=(5,)))
     original = group_module.Group.create_array
     def slow_create_array(self, *args, **kwargs):

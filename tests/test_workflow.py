@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from mblnn.store import read_sample, verify
+from mblnn.store.samples import read_sample, verify
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

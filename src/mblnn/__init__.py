@@ -2,12 +2,12 @@
 
 Library layout (no workflow code in here):
 
-* physics: :mod:`mblnn.basis`, :mod:`mblnn.disorder`, :mod:`mblnn.hamiltonian`,
-  :mod:`mblnn.entanglement`, :mod:`mblnn.levels`
-* solvers: :mod:`mblnn.solvers`
+* physics: :mod:`mblnn.model.basis`, :mod:`mblnn.model.disorder`, :mod:`mblnn.model.hamiltonian`,
+  :mod:`mblnn.observables.entanglement`, :mod:`mblnn.observables.levels`
+* solvers: :mod:`mblnn.solve`
 * one sample end to end: :mod:`mblnn.sample`
-* storage: :mod:`mblnn.store` (Zarr), :mod:`mblnn.atomic`
-* tables: :mod:`mblnn.tables`; configuration: :mod:`mblnn.config`
+* storage: :mod:`mblnn.store.samples` (Zarr), :mod:`mblnn.store.atomic`
+* tables: :mod:`mblnn.analyse.tables`; configuration: :mod:`mblnn.config`
 * command line: :mod:`mblnn.cli`
 """
 

@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .errors import InputError
+from mblnn.errors import InputError
 
 TABLE_KINDS = ("phase-diagram", "critical-field", "consistency", "levels-vs-network", "transition-region",
                "single-realization", "spatial-structure", "dreams", "confusion", "summary")
@@ -53,8 +53,8 @@ def _option(text: str) -> tuple[str, str]:
 
 
 def _spectrum(args: argparse.Namespace) -> int:
-    from .sample import SampleSpec, diagonalize_sample
-    from .store import write_sample_store
+    from mblnn.sample import SampleSpec, diagonalize_sample
+    from mblnn.store.samples import write_sample_store
 
     spec = SampleSpec(
         N=args.N, hbar=args.hbar, seed=args.seed, realization=args.realization,
@@ -79,7 +79,7 @@ def _spectrum(args: argparse.Namespace) -> int:
 
 
 def _levels(args: argparse.Namespace) -> int:
-    from .tables import level_statistics_table, write_table
+    from mblnn.analyse.tables import level_statistics_table, write_table
 
     table = level_statistics_table(args.samples, window=(args.eps_min, args.eps_max))
     write_table(table, args.out)
@@ -89,7 +89,7 @@ def _levels(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .store import describe
+    from mblnn.store.samples import describe
 
     text = "\n".join(describe(path) for path in args.paths)
     print(text)
@@ -97,7 +97,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from .config import load_config
+    from mblnn.config import load_config
 
     config = load_config(*args.files)
     print(f"{' + '.join(args.files)}: valid; sizes {config['sizes']}, {len(config['hbar'])} hbar values, "
@@ -108,7 +108,7 @@ def _check_config(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     import shutil
 
-    from .store import verify
+    from mblnn.store.samples import verify
 
     results = verify(args.paths)
     counts = {status: sum(r.status == status for r in results) for status in ("ok", "unverifiable", "bad")}
@@ -130,7 +130,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from mblnn.plot.report import write_report
 
     out = write_report(args.figures, args.out, captions=args.captions, summary=args.summary, title=args.title)
     if not args.quiet:
@@ -155,8 +155,8 @@ def _progress_printer(command: str, started: float):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .datasets import training_data
-    from .learning import TrainingConfig, train_ensemble
+    from mblnn.learn.features import training_data
+    from mblnn.learn.network import TrainingConfig, train_ensemble
 
     settings = _feature_settings(args)
     data = training_data(args.samples, settings, h_eth=args.h_eth, h_mbl=args.h_mbl, edge_fraction=args.edge_fraction,
@@ -180,7 +180,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from .classification import classify_samples
+    from mblnn.learn.classify import classify_samples
 
     out = classify_samples(args.ensemble, args.samples, args.out, variant=args.variant, threshold=args.threshold)
     if not args.quiet:
@@ -191,12 +191,12 @@ def _classify(args: argparse.Namespace) -> int:
 def _dream(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .atomic import atomic_write
-    from .classification import feature_settings_of
-    from .datasets import sample_features
-    from .dreaming import dream, select_starts
-    from .learning import Ensemble
-    from .store import open_sample_store
+    from mblnn.store.atomic import atomic_write
+    from mblnn.learn.classify import feature_settings_of
+    from mblnn.learn.features import sample_features
+    from mblnn.learn.dream import dream, select_starts
+    from mblnn.learn.network import Ensemble
+    from mblnn.store.samples import open_sample_store
 
     ensemble = Ensemble.load(args.ensemble)
     settings = feature_settings_of(ensemble)
@@ -244,9 +244,9 @@ def _dream(args: argparse.Namespace) -> int:
 def _table(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from . import analysis
-    from .classification import open_classification
-    from .tables import write_table
+    from mblnn.analyse import phase as analysis
+    from mblnn.learn.classify import open_classification
+    from mblnn.analyse.tables import write_table
 
     opened = [] if args.kind in ("dreams", "levels-vs-network", "confusion") else [open_classification(p) for p in args.classifications]
     if args.kind == "phase-diagram":
@@ -281,11 +281,11 @@ def _table(args: argparse.Namespace) -> int:
                 return {key: archive[key] for key in archive.files}
         table = analysis.dream_table(arrays(p) for p in args.classifications)
     elif args.kind == "confusion":
-        from .confusion import confusion_table
+        from mblnn.learn.confusion import confusion_table
 
         table = confusion_table(pd.concat([pd.read_csv(p) for p in args.classifications], ignore_index=True))
     elif args.kind == "summary":
-        from .summary import campaign_summary
+        from mblnn.analyse.summary import campaign_summary
 
         needed = {"--critical": args.critical, "--levels": args.levels, "--transition": args.transition,
                   "--consistency": args.consistency, "--h-eth": args.h_eth, "--h-mbl": args.h_mbl}
@@ -307,10 +307,10 @@ def _table(args: argparse.Namespace) -> int:
 def _confusion(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .confusion import confusion_transition, learning_by_confusion
-    from .finite_size import confusion_spectra
-    from .learning import TrainingConfig
-    from .tables import write_table
+    from mblnn.learn.confusion import confusion_transition, learning_by_confusion
+    from mblnn.analyse.finite_size import confusion_spectra
+    from mblnn.learn.network import TrainingConfig
+    from mblnn.analyse.tables import write_table
 
     settings = _feature_settings(args)
     # confusion (beyond the paper) keeps the optimizer and batch means it was measured with
@@ -335,10 +335,10 @@ def _confusion(args: argparse.Namespace) -> int:
 def _finite_size(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from . import finite_size
-    from .classification import open_classification
-    from .confusion import confusion_transitions
-    from .tables import write_table
+    from mblnn.analyse import finite_size
+    from mblnn.learn.classify import open_classification
+    from mblnn.learn.confusion import confusion_transitions
+    from mblnn.analyse.tables import write_table
 
     ratios = finite_size.gap_ratio_curves(args.samples, args.eps, args.eps_width)
     network = (finite_size.network_curves([open_classification(p) for p in args.classified], args.eps, args.eps_width)
@@ -363,7 +363,7 @@ def _finite_size(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from . import plotting
+    from mblnn.plot import figures as plotting
 
     draw = getattr(plotting, "plot_" + args.kind.replace("-", "_"))
     extra = {"crossings": pd.read_csv(args.crossings)} if args.crossings else {}
@@ -383,13 +383,13 @@ def _floor(text: str) -> float | None:
 
 
 def _feature_settings(args: argparse.Namespace):
-    from .datasets import FeatureSettings
+    from mblnn.learn.features import FeatureSettings
 
     return FeatureSettings(cut=args.cut, fraction=args.fraction, kind=args.input, floor=args.floor)
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    """The network-input options shared by train and confusion (mblnn.datasets.FeatureSettings)."""
+    """The network-input options shared by train and confusion (mblnn.learn.features.FeatureSettings)."""
     parser.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
     parser.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept, lowest levels (default 1/2)")
     parser.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"),
@@ -399,7 +399,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from mblnn import __version__
 
     parser = argparse.ArgumentParser(
         prog="mblnn", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -634,7 +634,7 @@ def _run(args: argparse.Namespace) -> int:
     except InputError as error:
         print(f"mblnn {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except RuntimeError as error:  # solver failures (mblnn.solvers.mpi.SolverError)
+    except RuntimeError as error:  # solver failures (mblnn.solve.mpi.SolverError)
         if type(error).__name__ != "SolverError":
             raise
         print(f"mblnn {args.command}: solver error: {error}", file=sys.stderr)

@@ -17,8 +17,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .basis import n_up_for_sector, sector_dimension
-from .errors import InputError
+from mblnn.model.basis import n_up_for_sector, sector_dimension
+from mblnn.errors import InputError
 
 #: The schema shipped with the workflow (the repository layout puts it beside the rules).
 DEFAULT_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -141,8 +141,8 @@ def _physics_errors(config: dict) -> Iterator[str]:
 def _memory_errors(config: dict, machine_mem_mb: int | None = None) -> Iterator[str]:
     """Sizes whose diagonalization jobs would need more than ``resources.max_mem_mb`` (or, when the
     jobs run on this machine, more than its ``machine_mem_mb``)."""
-    from .resources import diagonalize_mem_mb
-    from .units import format_megabytes
+    from mblnn.resources import diagonalize_mem_mb
+    from mblnn.units import format_megabytes
 
     limit, what = config["resources"]["max_mem_mb"], "resources.max_mem_mb"
     if machine_mem_mb is not None and machine_mem_mb < limit:

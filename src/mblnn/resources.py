@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from .basis import sector_dimension
-from .config import solver_for
+from mblnn.model.basis import sector_dimension
+from mblnn.config import solver_for
 
 #: Safety factor on measured memory and time (runtime limits kill jobs; queues favour short ones).
 SAFETY = 2.0

@@ -1,5 +1,5 @@
 """One disorder sample from parameters to physics: fields → basis → H → eigenpairs → entanglement and
-level statistics, returned in memory (the writer lives in :mod:`mblnn.store`).
+level statistics, returned in memory (the writer lives in :mod:`mblnn.store.samples`).
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import __version__
-from .basis import SectorBasis, n_up_for_sector, sector_dimension
-from .disorder import check_hbar, explicit_fields, random_fields
-from .entanglement import CutEntanglement, check_cuts, entanglement
-from .errors import InputError, MemoryBudgetError
+from mblnn import __version__
+from mblnn.model.basis import SectorBasis, n_up_for_sector, sector_dimension
+from mblnn.model.disorder import check_hbar, explicit_fields, random_fields
+from mblnn.observables.entanglement import CutEntanglement, check_cuts, entanglement
+from mblnn.errors import InputError, MemoryBudgetError
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
 logger = logging.getLogger("mblnn.sample")
-from .hamiltonian import hamiltonian
-from .levels import gap_ratio
-from .solvers.dense import (
+from mblnn.model.hamiltonian import hamiltonian
+from mblnn.observables.levels import gap_ratio
+from mblnn.solve.dense import (
     DEFAULT_DRIVER,
     available_memory_bytes,
     check_dense_fits,
@@ -38,7 +38,7 @@ class SampleSpec:
 
     ``fields`` given explicitly (units of J, shape ``(N,)``) replace the random draw; then ``seed``
     and ``realization`` are only recorded. Otherwise h_r = hbar * u_r with u_r drawn from
-    (seed, N, realization), see :mod:`mblnn.disorder`.
+    (seed, N, realization), see :mod:`mblnn.model.disorder`.
     """
 
     N: int
@@ -182,7 +182,7 @@ def _diagonalize_dense(spec: SampleSpec, driver: str, entanglement_method: str, 
 
 
 def _diagonalize_mpi(spec, solver, entanglement_method, max_memory, targets, nev, tol, residual_tol, petsc_options):
-    from .solvers import mpi
+    from mblnn.solve import mpi
 
     dim = sector_dimension(spec.N, spec.sz)
     if solver == "shift_invert":
@@ -215,7 +215,7 @@ def _diagonalize_mpi(spec, solver, entanglement_method, max_memory, targets, nev
 
 
 def _dense_mpi(spec, H, fields, entanglement_method, solver_info):
-    from .solvers import mpi
+    from mblnn.solve import mpi
 
     eps = mpi.scalapack_eigenpairs(H)
     dim = H.basis.dim
@@ -243,7 +243,7 @@ def _dense_mpi(spec, H, fields, entanglement_method, solver_info):
 
 
 def _shift_invert(spec, H, fields, targets, nev, tol, residual_tol, petsc_options, entanglement_method, solver_info):
-    from .solvers import mpi
+    from mblnn.solve import mpi
 
     solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=petsc_options)
     try:

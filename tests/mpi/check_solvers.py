@@ -10,12 +10,12 @@ import sys
 import numpy as np
 from petsc4py import PETSc
 
-from mblnn.basis import SectorBasis
-from mblnn.disorder import random_fields
-from mblnn.hamiltonian import hamiltonian
+from mblnn.model.basis import SectorBasis
+from mblnn.model.disorder import random_fields
+from mblnn.model.hamiltonian import hamiltonian
 from mblnn.sample import SampleSpec, diagonalize_sample
-from mblnn.solvers import mpi
-from mblnn.solvers.dense import diagonalize_dense
+from mblnn.solve import mpi
+from mblnn.solve.dense import diagonalize_dense
 
 comm = PETSc.COMM_WORLD
 root = comm.getRank() == 0

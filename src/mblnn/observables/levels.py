@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from mblnn.errors import InputError
 
 GOE_MEAN_GAP_RATIO = 0.5307
 POISSON_MEAN_GAP_RATIO = 2.0 * np.log(2.0) - 1.0

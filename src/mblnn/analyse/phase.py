@@ -1,6 +1,6 @@
 """Phase-diagram analyses of classification stores, each a tidy pandas table (Sec. V of the paper).
 
-Every function takes opened classification stores (:func:`mblnn.classification.open_classification`)
+Every function takes opened classification stores (:func:`mblnn.learn.classify.open_classification`)
 or plain arrays and returns a ``DataFrame`` with one row per key; columns are documented per function.
 Confidences are MBL confidences in [0, 1]; the ensemble confidence of a state is the mean over the
 ensemble's networks; categories follow Appendix C (MBL above ``threshold``, ETH below
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .classification import Classification
+from mblnn.learn.classify import Classification
 
 
 def _key(c: Classification) -> dict:

@@ -7,7 +7,7 @@ h̄ = h_eth, MBL ones from h̄ = h_mbl, TR from every h_eth < h̄ < h_mbl. The l
 every state, as in Appendix B ("for the dataset corresponding to the pure ETH and MBL regimes"), unless
 ``trim_tr`` asks for the trimming there too. A shift-invert sample holds only the windows its targets
 chose, and is used whole. Classification uses every state. The input of a cut is the largest block of
-the smaller side, n1 = C(N_s, ⌊N_s/2⌋) (:func:`mblnn.learning.paper_n1`).
+the smaller side, n1 = C(N_s, ⌊N_s/2⌋) (:func:`mblnn.learn.network.paper_n1`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError
-from .learning import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
-from .store import SampleStore, open_sample_store
+from mblnn.errors import InputError
+from mblnn.learn.network import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
+from mblnn.store.samples import SampleStore, open_sample_store
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ h̄' ≈ h̄_c, where the labels agree with the data: the W shape. Unlike the pa
 assumed deep in either phase.
 
 Trials are the midpoints between consecutive h̄ of the data, so no sample sits on a trial point. All
-trials × repeats are members of one vectorized ensemble (:func:`mblnn.learning.train_ensemble` with
+trials × repeats are members of one vectorized ensemble (:func:`mblnn.learn.network.train_ensemble` with
 one labelling per member); member ``t · repeats + k`` is repeat k of trial t. The confidence term
 is off (δ = 0): there is no unlabelled data. The transition estimate is the middle peak of the W
 (:func:`confusion_transition`), found with the help of the *excess* accuracy η − η_trivial, where
@@ -25,8 +25,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .learning import ETH, MBL, TrainingConfig, TrainingData, train_ensemble
+from mblnn.errors import InputError
+from mblnn.learn.network import ETH, MBL, TrainingConfig, TrainingData, train_ensemble
 
 
 def confusion_trials(hbar: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ Energy resolution. An *ε bin* is the set of states with |ε - ε_c| ≤ width/2
 fill the bins that contain their targets (a 100-state window spans Δε ≈ 10⁻³ at N = 16), so
 choose the centres among the shift-invert targets.
 
-Per (N, ε bin) two curves over the h̄ grid, as per-realization arrays (see :mod:`mblnn.scaling`):
+Per (N, ε bin) two curves over the h̄ grid, as per-realization arrays (see :mod:`mblnn.analyse.scaling`):
   * gap ratio r: ``(R, H)`` — per sample the mean of the states' r_n (Eq. 9; within a shift-invert
     window, never across windows);
   * network: ``(R, M, H)`` — per sample and member the mean MBL confidence of the bin's states, from
@@ -23,15 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .classification import Classification
-from .errors import InputError
-from .scaling import (
+from mblnn.learn.classify import Classification
+from mblnn.errors import InputError
+from mblnn.analyse.scaling import (
     bootstrap_crossing,
     bootstrap_level_crossing,
     bootstrap_scaling_collapse,
     mean_and_sem,
 )
-from .store import open_sample_store
+from mblnn.store.samples import open_sample_store
 
 
 @dataclass
@@ -155,7 +155,7 @@ def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], 
     nu_error, cost (χ²/dof with the standard errors over realizations as weights), at_bound (the
     optimum sits on the edge of the search: h̄_c at an end of ``fit_range`` or ν at 0.2 or 10 — not
     determined by the data). ``value_ranges`` (observable → (low, high)) drops points whose mean is
-    outside, e.g. the network's saturated plateaus (see :func:`mblnn.scaling.bootstrap_scaling_collapse`)."""
+    outside, e.g. the network's saturated plateaus (see :func:`mblnn.analyse.scaling.bootstrap_scaling_collapse`)."""
     rows = []
     for name, c in curves.items():
         for eps in c.eps():
@@ -181,7 +181,7 @@ def confusion_spectra(paths: Iterable[str | os.PathLike], settings, eps: Sequenc
     spectrum's h̄: ``({eps: (features (n, n_in), hbar (n,))}, N)``; each store is read once for all
     bins. ``max_per_sample`` caps the states per sample and bin by a seeded choice (the same number
     per sample keeps the h̄ values balanced)."""
-    from .datasets import sample_features
+    from mblnn.learn.features import sample_features
 
     bins = {float(e): ([], []) for e in eps}
     sizes = set()

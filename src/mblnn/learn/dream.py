@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
-from .learning import ETH, MBL, Ensemble, _tensorflow
+from mblnn.errors import InputError
+from mblnn.learn.network import ETH, MBL, Ensemble, _tensorflow
 
 
 @dataclass

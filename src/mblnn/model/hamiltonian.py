@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .basis import SectorBasis
+from mblnn.model.basis import SectorBasis
 
 
 def diagonal_energies(basis: SectorBasis, fields: np.ndarray, J: float = 1.0, rows: slice = slice(None)) -> np.ndarray:
@@ -55,7 +55,7 @@ def hamiltonian(basis: SectorBasis, fields: np.ndarray, J: float = 1.0) -> sp.cs
     Parameters
     ----------
     basis:
-        The sector (see :mod:`mblnn.basis` for the bit convention).
+        The sector (see :mod:`mblnn.model.basis` for the bit convention).
     fields:
         h_1..h_N in units of J, shape ``(N,)``.
     J:

@@ -20,7 +20,7 @@ Schema version 1 — one store per sample (one N, h̄, realization, solver, set 
         spectrum      (state, level) float64  ξ = -ln λ of the largest S^z_A block, ascending
 
 Completion: the root attribute ``mblnn_complete`` ({schema_version, N, cuts}) is written after every
-array, with ``mblnn_digests`` (SHA-256 of every file, :mod:`mblnn.integrity`); a store without it is
+array, with ``mblnn_digests`` (SHA-256 of every file, :mod:`mblnn.store.integrity`); a store without it is
 incomplete and never read. The metadata is then consolidated into the root ``zarr.json``. Arrays carry
 ``long_name`` and ``units`` (:data:`ARRAY_ATTRIBUTES`); ``state`` and ``site`` are written from this
 version on (stores without them read the same).
@@ -42,7 +42,7 @@ Blosc LZ4 after a byte shuffle. Float64 spectra are high-entropy: every lossless
 fastest; 4096-state chunks waste the padding of the last chunk, 256-state chunks multiply files.
 Values stay float64 so that what the solver returned is read back bit for bit.
 
-Writes are atomic (:mod:`mblnn.atomic`): a store is built under a hidden temporary name and renamed
+Writes are atomic (:mod:`mblnn.store.atomic`): a store is built under a hidden temporary name and renamed
 into place after its completion marker is written.
 """
 
@@ -62,13 +62,13 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, BloscShuffle
 
-from . import __version__
-from .atomic import atomic_write
-from .entanglement import CutEntanglement
-from .errors import InputError
-from .integrity import (DIGESTS_ATTRIBUTE, CheckedGroup, Verification, file_digests, recorded_digests, root_attributes,
+from mblnn import __version__
+from mblnn.store.atomic import atomic_write
+from mblnn.observables.entanglement import CutEntanglement
+from mblnn.errors import InputError
+from mblnn.store.integrity import (DIGESTS_ATTRIBUTE, CheckedGroup, Verification, file_digests, recorded_digests, root_attributes,
                         verify_store)
-from .sample import SampleResult, SampleSpec
+from mblnn.sample import SampleResult, SampleSpec
 
 SCHEMA_VERSION = 1
 COMPLETE_MARKER = "mblnn_complete"
@@ -187,7 +187,7 @@ def mark_complete(root: zarr.Group, directory: Path, marker: dict) -> None:
     """Record the digests of every file written below ``directory`` and the completion marker, in one
     metadata write after every array, then consolidate the metadata into the root ``zarr.json``: the
     marker's presence certifies the arrays, the digests let readers and `mblnn verify` detect later
-    damage (:mod:`mblnn.integrity`), and consolidated metadata opens in one read (``xarray.open_zarr``
+    damage (:mod:`mblnn.store.integrity`), and consolidated metadata opens in one read (``xarray.open_zarr``
     needs no directory listing, so it neither warns nor sees Snakemake's ``.snakemake_timestamp``)."""
     import warnings
 
@@ -233,7 +233,7 @@ def open_sample_store(path: str | os.PathLike, N: int | None = None, cut: int | 
     """Open a complete store; raise :class:`StoreError` if it is incomplete or does not match.
 
     ``N`` and ``cut``, when given, must match the store's chain length and be among its cuts. Arrays
-    are checked against the store's digests on their first read (:mod:`mblnn.integrity`); a damaged
+    are checked against the store's digests on their first read (:mod:`mblnn.store.integrity`); a damaged
     one raises :class:`StoreError` naming the store and the array.
     """
     path = Path(path)
@@ -300,7 +300,7 @@ def find_stores(root: str | os.PathLike, N: int | None = None) -> list[Path]:
 
 
 def verify(paths: Iterable[str | os.PathLike]) -> list[Verification]:
-    """Check stores against their recorded digests (:func:`mblnn.integrity.verify_store`): each path is
+    """Check stores against their recorded digests (:func:`mblnn.store.integrity.verify_store`): each path is
     a store (``*.zarr``, or any directory with a ``zarr.json``), or a directory searched for stores.
     A path that does not exist is reported "bad"."""
     results = []

@@ -1,7 +1,7 @@
 """Figures of the analysis tables (matplotlib, Agg backend; each saved as PNG and PDF, atomically).
 
-Every function takes the table its analysis function returns (:mod:`mblnn.analysis`,
-:mod:`mblnn.tables`) and a path without suffix (or with ``.png``/``.pdf``); it writes both formats
+Every function takes the table its analysis function returns (:mod:`mblnn.analyse.phase`,
+:mod:`mblnn.analyse.tables`) and a path without suffix (or with ``.png``/``.pdf``); it writes both formats
 and returns the paths. Conventions stated on the axes: h̄ is the disorder strength (fields uniform in
 [-h̄, h̄], J = 1), ε = (E - E_min)/(E_max - E_min), confidences are MBL confidences of the ensemble.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write
-from .levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
+from mblnn.store.atomic import atomic_write
+from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
 
 
 def _pyplot():

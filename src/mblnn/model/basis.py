@@ -21,7 +21,7 @@ from math import comb
 
 import numpy as np
 
-from .errors import InputError
+from mblnn.errors import InputError
 
 #: Largest chain the bit-integer representation supports (int64 state labels, 2^N scan).
 MAX_SITES = 40

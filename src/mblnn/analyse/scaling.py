@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from mblnn.errors import InputError
 
 
 def _sign_change(hbar: np.ndarray, difference: np.ndarray, falling: bool) -> float:

@@ -48,8 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
-from .errors import InputError
+from mblnn.store.atomic import atomic_write
+from mblnn.errors import InputError
 
 ETH, MBL = 0, 1
 _MASK32 = 0xFFFFFFFF

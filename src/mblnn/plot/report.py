@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import atomic_write
+from mblnn.store.atomic import atomic_write
 
 #: Columns of the summary table shown in the report (the CSV has more), with their headings.
 SUMMARY_COLUMNS = {

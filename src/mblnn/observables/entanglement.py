@@ -40,8 +40,8 @@ import numpy as np
 from scipy.special import xlogy
 from threadpoolctl import threadpool_limits
 
-from .basis import SectorBasis, popcount
-from .errors import InputError
+from mblnn.model.basis import SectorBasis, popcount
+from mblnn.errors import InputError
 
 METHODS = ("svd", "gram")
 _EPS = np.finfo(np.float64).eps

@@ -39,12 +39,12 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from .atomic import atomic_write
-from .datasets import FeatureSettings, sample_features
-from .errors import InputError
-from .integrity import CheckedGroup
-from .learning import Ensemble, categories, input_features, paper_n1
-from .store import (
+from mblnn.store.atomic import atomic_write
+from mblnn.learn.features import FeatureSettings, sample_features
+from mblnn.errors import InputError
+from mblnn.store.integrity import CheckedGroup
+from mblnn.learn.network import Ensemble, categories, input_features, paper_n1
+from mblnn.store.samples import (
     STATE_CHUNK,
     StoreError,
     _compressors,
@@ -168,7 +168,7 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
 @dataclass(frozen=True)
 class Classification:
     """An opened classification store; arrays are read on access (checked against the store's
-    digests, :mod:`mblnn.integrity`) except the small ones."""
+    digests, :mod:`mblnn.store.integrity`) except the small ones."""
 
     path: Path
     group: CheckedGroup

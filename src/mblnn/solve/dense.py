@@ -16,8 +16,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from ..errors import InputError, MemoryBudgetError
-from ..units import format_bytes
+from mblnn.errors import InputError, MemoryBudgetError
+from mblnn.units import format_bytes
 
 DEFAULT_DRIVER = "evd"
 
@@ -85,7 +85,7 @@ class DenseSpectrum:
         Eigenvalues in units of J, ascending, shape ``(dim,)``.
     vectors:
         Orthonormal eigenvectors as columns, shape ``(dim, dim)`` (Fortran order: column
-        ``n`` belongs to ``energies[n]``), in the basis order of :class:`mblnn.basis.SectorBasis`.
+        ``n`` belongs to ``energies[n]``), in the basis order of :class:`mblnn.model.basis.SectorBasis`.
     energy_density:
         ε of every eigenvalue, shape ``(dim,)``.
     driver:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write
-from .levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO, window_mean
-from .store import open_sample_store
+from mblnn.store.atomic import atomic_write
+from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO, window_mean
+from mblnn.store.samples import open_sample_store
 
 
 def level_statistics_table(paths: Iterable[str | os.PathLike], window: tuple[float, float] = (0.0, 1.0)) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import InputError
+from mblnn.errors import InputError
 
 
 def _check_seed_and_index(seed: int, realization: int) -> None:

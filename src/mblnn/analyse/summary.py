@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .analysis import CORRELATIONS, interpolated_crossing
-from .classification import Classification
-from .levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
+from mblnn.analyse.phase import CORRELATIONS, interpolated_crossing
+from mblnn.learn.classify import Classification
+from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
 
 KEY = ["N", "N_A", "variant"]
 

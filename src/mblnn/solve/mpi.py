@@ -5,7 +5,7 @@ Run under ``mpirun -n P`` or ``srun``; every rank calls the same functions. Conv
 
 * Rows of the sector Hamiltonian are split over the ranks in PETSc's default layout (contiguous
   blocks, the first ``dim % P`` ranks one row more); each rank assembles only its own rows
-  (:func:`mblnn.hamiltonian.hamiltonian_rows`), never the whole matrix.
+  (:func:`mblnn.model.hamiltonian.hamiltonian_rows`), never the whole matrix.
 * Every rank computes the disorder itself from (seed, N, realization): the fields are identical on
   all ranks without any broadcast (dynamite's pitfall: never let ranks draw their own random state).
 * Changing the fields changes only the diagonal: :class:`DistributedHamiltonian` updates it in place,
@@ -18,7 +18,7 @@ Run under ``mpirun -n P`` or ``srun``; every rank calls the same functions. Conv
   the solver did not use is refused with an error rather than silently ignored.
 * Entanglement from distributed eigenvectors: eigenvectors of one window are dealt round-robin to
   the ranks; each rank gathers only its share (≤ ⌈nev/P⌉ full vectors) and runs
-  :func:`mblnn.entanglement.entanglement` on it; results (per-state scalars and spectra) go to rank 0.
+  :func:`mblnn.observables.entanglement.entanglement` on it; results (per-state scalars and spectra) go to rank 0.
   Memory per rank stays ~ dim/P × nev (the window) + ⌈nev/P⌉ × dim.
 """
 
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..basis import SectorBasis, sector_dimension
-from ..entanglement import CutEntanglement, available_cpus, entanglement
-from ..errors import InputError
-from ..hamiltonian import diagonal_energies, hamiltonian_rows
+from mblnn.model.basis import SectorBasis, sector_dimension
+from mblnn.observables.entanglement import CutEntanglement, available_cpus, entanglement
+from mblnn.errors import InputError
+from mblnn.model.hamiltonian import diagonal_energies, hamiltonian_rows
 
 #: Prefix of the shift-invert solver's entries in the PETSc options database.
 OPTIONS_PREFIX = "mblnn_si_"
