@@ -79,9 +79,9 @@ test: setup
 	fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The development loop: library tests only (no Snakemake runs, no Slurm cluster, no slow end-to-end tests).
+# The development loop: library tests only (no MPI launcher, no Snakemake runs, no Slurm cluster, nothing slow).
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow" --ignore=tests/test_workflow.py --ignore=tests/test_slurm.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow and not mpi and not workflow and not slurm" $(PYTEST_ARGS)
 
 # One command for the benchmarks; each prints ratios against a baseline measured in the same run.
 bench: setup

@@ -1,5 +1,6 @@
 # mblnn campaign: config → diagonalized samples → ensembles → classifications → tables → figures.
-# Rules are thin: each calls the `mblnn` command line; the physics lives in src/mblnn.
+# Rules are thin: each calls the `mblnn` command line with the config keys it depends on (--config JSON);
+# which jobs exist, their paths and resources are workflow/campaign.py; the physics lives in src/mblnn.
 #   snakemake --profile profiles/local            this machine (`make run`)
 #   snakemake --profile slurm                     a Slurm cluster (README, "Running on a Slurm cluster")
 #   snakemake --report snakemake-report.html      Snakemake's report (results/report.html is the campaign's own)
@@ -7,10 +8,10 @@
 import os
 import sys
 
-from mblnn.resources import diagonalize_mem_mb, diagonalize_runtime
-from mblnn.config import (ConfigError, check_fits_machine, confusion_arguments, cuts_for, ensembles, finite_size_arguments, half_chain_cut,
-                          read_config_file, realization_indices, solver_arguments, training_arguments, uses_mpi,
-                          validate_config)
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+
+from mblnn.config import ConfigError, check_fits_machine, cuts_for, read_config_file, validate_config
+from campaign import *  # noqa: F401,F403 (the rules' vocabulary: paths, job lists, --config of each job, resources)
 
 # Configuration errors end the run here with one line per problem (file and line for YAML syntax, the key
 # otherwise) and no traceback. A syntax error in a --configfile is caught by Snakemake before this file
@@ -43,15 +44,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/diagonalize.smk"
 include: "workflow/rules/learning.smk"
 include: "workflow/rules/tables.smk"
-include: "workflow/rules/finite_size.smk"
 include: "workflow/rules/plots.smk"
 
 
 rule all:
     input:
-        expand("results/tables/level_statistics.{suffix}", suffix=TABLE_FORMATS),
-        expand("results/tables/{table}.{suffix}", table=TABLES, suffix=TABLE_FORMATS),
-        lambda wc: expand("results/tables/dreams.{suffix}", suffix=TABLE_FORMATS) if dream_paths() else [],
-        lambda wc: finite_size_outputs(),
-        lambda wc: expand("results/figures/{figure}.{suffix}", figure=figures(), suffix=["png", "pdf"]),
+        lambda wc: expand(TABLE_OUTPUT, table=tables(config), suffix=TABLE_FORMATS),
+        lambda wc: expand("results/figures/{figure}.{suffix}", figure=figures(config), suffix=["png", "pdf"]),
         "results/report.html",

@@ -7,11 +7,12 @@ import pytest
 from mblnn.analyse import phase as analysis
 from mblnn.learn.classify import open_classification, write_classification
 from mblnn.plot.figures import (
-    plot_consistency,
-    plot_critical_field,
-    plot_disorder_correlation,
-    plot_levels_vs_network,
-    plot_phase_diagram,
+    consistency_figure,
+    critical_field_figure,
+    disorder_correlation_figure,
+    levels_vs_network_figure,
+    phase_diagram_figure,
+    save_figure,
 )
 
 HBARS = [0.5, 1.0, 2.0, 3.0, 4.0, 6.0]
@@ -131,13 +132,13 @@ def test_figures_are_written(tmp_path):
     curves = analysis.mbl_fraction_curves([classification], [0.8, 0.9])
     critical = analysis.critical_field_table(curves, analysis.critical_field_realizations(curves, [0.5]), [0.5], replicas=20)
     levels = pd.DataFrame({"N": 10, "hbar": HBARS, "r_mean": 0.45, "r_sem": 0.01})
-    for draw, table, name in ((plot_phase_diagram, phase, "phase"), (plot_critical_field, critical, "critical"),
-                              (plot_levels_vs_network, analysis.levels_vs_network_table(levels, phase, (0, 1)), "levels"),
-                              (plot_consistency, analysis.consistency_table([classification]), "consistency"),
-                              (plot_disorder_correlation, analysis.critical_field_realizations(curves, [0.5]), "correlation")):
-        written = draw(table, tmp_path / f"{name}.png")
+    for draw, table, name in ((phase_diagram_figure, phase, "phase"), (critical_field_figure, critical, "critical"),
+                              (levels_vs_network_figure, analysis.levels_vs_network_table(levels, phase, (0, 1)), "levels"),
+                              (consistency_figure, analysis.consistency_table([classification]), "consistency"),
+                              (disorder_correlation_figure, analysis.critical_field_realizations(curves, [0.5]), "correlation")):
+        written = save_figure(draw(table), tmp_path / f"{name}.png")
         assert [p.suffix for p in written] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in written)
-        again = draw(table, tmp_path / "again" / f"{name}.png")  # reproducible: no creation date, no version
+        again = save_figure(draw(table), tmp_path / "again" / f"{name}.png")  # reproducible: no creation date, no version
         assert [p.read_bytes() for p in again] == [p.read_bytes() for p in written], name
 
 

@@ -1,5 +1,6 @@
 """From sample stores to training data, classification stores and dreams (library and CLI)."""
 
+import json
 import numpy as np
 import pytest
 import zarr
@@ -116,8 +117,9 @@ def test_dream_start_selection_is_seeded_and_explains_an_empty_window():
 
 def test_dream_starts_are_chosen_with_the_dreaming_networks(stores, ensemble, tmp_path):
     out = tmp_path / "d.npz"
-    assert main(["dream", *map(str, stores), "--ensemble", str(ensemble), "--target", "eth", "--networks", "1",
-                 "--steps", "0", "--window", "0.3,0.7", "--max-start", "5", "--out", str(out)]) == 0
+    dreaming = {"dreaming": {"networks": 1, "steps": 1, "window": [0.3, 0.7], "max_start": 5}}
+    assert main(["dream", *map(str, stores), "--ensemble", str(ensemble), "--target", "eth",
+                 "--config", json.dumps(dreaming), "--out", str(out)]) == 0
     with np.load(out) as dreamed:
         start = dreamed["confidence_start"]  # (K = 1, n): the dreaming network's own confidence
         assert start.shape[0] == 1 and np.all((start.mean(axis=0) >= 0.3) & (start.mean(axis=0) <= 0.7))
@@ -126,17 +128,18 @@ def test_dream_starts_are_chosen_with_the_dreaming_networks(stores, ensemble, tm
 def test_cli_train_classify_dream(stores, tmp_path, capsys):
     samples = [str(p) for p in stores]
     ensemble = str(tmp_path / "e.npz")
-    assert main(["train", *samples, "--cut", "4", "--members", "2", "--n-hidden", "32", "--steps", "50",
-                 "--learning-rate", "1e-3", "--out", ensemble]) == 0
+    training = {"training": {"members": 2, "n_hidden": 32, "steps": 50, "learning_rate": 1e-3}}
+    assert main(["train", *samples, "--cut", "4", "--config", json.dumps(training), "--out", ensemble]) == 0
     out = capsys.readouterr().out  # progress lines a user can follow in a job log
     assert "train: step 50/50, median over networks: cross entropy" in out and "s to go" in out and out.count("train: step") >= 3
     assert Ensemble.load(ensemble).config["data"]["cut"] == 4
-    assert main(["classify", *samples, "--ensemble", ensemble, "--out", str(tmp_path / "c.zarr")]) == 0
+    assert main(["classify", *samples, "--ensemble", ensemble, "--variant", "main", "--out", str(tmp_path / "c.zarr")]) == 0
     assert open_classification(tmp_path / "c.zarr").group["confidence"].shape == (8, 2, 252)
-    assert main(["dream", *samples, "--ensemble", ensemble, "--target", "mbl", "--networks", "2", "--steps", "10",
-                 "--window", "0,1", "--max-start", "3", "--out", str(tmp_path / "d.npz")]) == 0
+    dreaming = {"dreaming": {"networks": 2, "steps": 10, "window": [0, 1], "max_start": 3}}
+    assert main(["dream", *samples, "--ensemble", ensemble, "--target", "mbl", "--config", json.dumps(dreaming),
+                 "--out", str(tmp_path / "d.npz")]) == 0
     assert "dream: step 10/10" in capsys.readouterr().out
     with np.load(tmp_path / "d.npz") as dreamed:
         assert dreamed["dreamed"].shape[:2] == (2, 3) and dreamed["typical_mbl"].shape == dreamed["start"].shape[1:]
-    assert main(["train", *samples, "--cut", "4", "--h-eth", "0.3", "--out", ensemble]) == 2
+    assert main(["train", *samples, "--cut", "4", "--config", '{"training": {"h_eth": 0.3}}', "--out", ensemble]) == 2
     assert "no ETH samples (h_eth=0.3)" in capsys.readouterr().err

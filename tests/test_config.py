@@ -1,19 +1,22 @@
 import pytest
 import yaml
 
+import json
+
+from campaign import ensembles, half_chain_cut, realization_indices, training_config, training_cuts
 from mblnn.config import (
     ConfigError,
     check_fits_machine,
     cuts_for,
-    ensembles,
-    half_chain_cut,
     load_config,
-    realization_indices,
-    training_arguments,
-    training_cuts,
     validate_config,
     variant_training,
 )
+
+
+def training_of(config, variant):
+    """The training section ``mblnn train --config`` receives for ``variant``, as the command resolves it."""
+    return variant_training(json.loads(training_config(config, variant)), variant)
 
 GOOD = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0]}
 
@@ -47,7 +50,9 @@ def test_hbar_grid_and_per_size_cuts():
     assert training_cuts(config, 10, "ablation") == [5]
     # the figures' reference ensemble is the half-chain one, not the first cut trained
     assert half_chain_cut(config, 10, "main") == 5 and half_chain_cut(config, 10, "ablation") == 5
-    assert "--delta 0.0 --mu 1.0" in training_arguments(config, "ablation")
+    assert (training_of(config, "ablation")["delta"], training_of(config, "ablation")["mu"]) == (0.0, 1.0)
+    # a variant's job sees its own entry only: editing another variant retrains nothing of it
+    assert list(json.loads(training_config(config, "ablation"))["training"]["variants"]) == ["ablation"]
 
 
 def test_paper_training_defaults():
@@ -63,10 +68,10 @@ def test_variants_override_training_keys():
     assert variant_training(config, "main")["floor"] == 1e-16
     literal = variant_training(config, "literal")
     assert literal["floor"] is None and literal["trim_tr"] and literal["optimizer"] == "adam"
-    arguments = training_arguments(config, "literal")
-    assert "--floor none" in arguments and "--trim-tr" in arguments and "--optimizer adam" in arguments
-    assert "--hidden-layers 2" in arguments and "--cost-reduction sum" in arguments
-    assert "--trim-tr" not in training_arguments(config, "main") and "--floor 1e-16" in training_arguments(config, "main")
+    job = training_of(config, "literal")
+    assert job["floor"] is None and job["trim_tr"] and job["optimizer"] == "adam"
+    assert job["hidden_layers"] == 2 and job["cost_reduction"] == "sum"
+    assert not training_of(config, "main")["trim_tr"] and training_of(config, "main")["floor"] == 1e-16
 
 
 def test_single_realization_campaign_and_grid_extras():
@@ -102,7 +107,7 @@ def test_single_realization_campaign_and_grid_extras():
     ({"cut_offsets_by_size": {"12": [0]}}, "cut_offsets_by_size.12", "not among sizes"),
     ({"cut_offsets_by_size": {"8": [4]}}, "cut_offsets_by_size.8[0]", "outside"),
     ({"sizes": [40]}, "sizes[0]", "greater than the maximum of 30: at N = 30 the S^z = 0 sector already has"),
-    ({"sizes": [24]}, "sizes[0]", "N=24 with the dense solver needs about 335 TB per job"),
+    ({"sizes": [24]}, "sizes[0]", "N=24 with the dense solver needs about 446 TB per job"),
     ({"sizes": [24]}, "sizes[0]", "use the shift-invert solver for N=24 (solver.by_size: {24: shift_invert})"),
     ({"sizes": [16], "resources": {"max_mem_mb": 4000}}, "sizes[0]", "more than resources.max_mem_mb = 4.0 GB"),
     ({"sizes": [26], "solver": {"default": "shift_invert"}}, "sizes[0]", "with the shift_invert solver needs about"),

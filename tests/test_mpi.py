@@ -40,6 +40,12 @@ def spectrum(ranks: int, out: Path, *args: str, timeout: float = 600) -> subproc
     return mpirun(ranks, MBLNN, "spectrum", "--out", str(out), *args, timeout=timeout)
 
 
+def settings(seed=None, **shift_invert) -> list[str]:
+    """``--config`` of ``mblnn spectrum``: the campaign seed and shift_invert keys."""
+    config = {"shift_invert": shift_invert, **({"seed": seed} if seed is not None else {})}
+    return ["--config", json.dumps(config)]
+
+
 @pytest.mark.slow
 def test_shift_invert_and_scalapack_match_dense_lapack():
     """N = 10, 12, 14, targets 0.1/0.5/0.9: eigenvalues (1e-9), eigenvectors up to a phase
@@ -54,11 +60,11 @@ def test_shift_invert_and_scalapack_match_dense_lapack():
 
 
 @pytest.mark.parametrize("solver, N, extra", [
-    ("shift_invert", 12, ["--targets", "0.2,0.5,0.8", "--nev", "30"]),
-    ("dense_mpi", 10, []),
+    ("shift_invert", 12, settings(seed=4, targets=[0.2, 0.5, 0.8], nev=30)),
+    ("dense_mpi", 10, settings(seed=4)),
 ])
 def test_results_do_not_depend_on_the_number_of_ranks(tmp_path, solver, N, extra):
-    common = ["--N", str(N), "--hbar", "3.0", "--seed", "4", "--cuts", f"{N // 2}", "--solver", solver, *extra]
+    common = ["--N", str(N), "--hbar", "3.0", "--cuts", f"{N // 2}", "--solver", solver, *extra]
     one, two = tmp_path / "one.zarr", tmp_path / "two.zarr"
     for ranks, out in ((1, one), (2, two)):
         done = spectrum(ranks, out, *common)
@@ -77,10 +83,10 @@ def test_results_do_not_depend_on_the_number_of_ranks(tmp_path, solver, N, extra
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--N", "8", "--nev", "71", "--targets", "0.5"], "asks for more eigenpairs than the sector holds (dimension 70)"),
-    (["--N", "8", "--nev", "10", "--targets", "0.5,1.2"], "must lie in [0, 1]"),
-    (["--N", "8", "--nev", "10", "--targets", "-0.1"], "must lie in [0, 1]"),
-    (["--N", "8", "--nev", "10"], "at least one target"),
+    (["--N", "8", *settings(nev=71, targets=[0.5])], "asks for more eigenpairs than the sector holds (dimension 70)"),
+    (["--N", "8", *settings(nev=10, targets=[0.5, 1.2])], "config key shift_invert.targets[1]: 1.2 is greater than the maximum of 1"),
+    (["--N", "8", *settings(nev=10, targets=[-0.1])], "config key shift_invert.targets[0]: -0.1 is less than the minimum of 0"),
+    (["--N", "8", *settings(nev=10, targets=[])], "config key shift_invert.targets"),
 ])
 def test_bad_shift_invert_requests_fail_before_work(tmp_path, args, message):
     out = tmp_path / "x.zarr"
@@ -92,7 +98,7 @@ def test_bad_shift_invert_requests_fail_before_work(tmp_path, args, message):
 def test_overlapping_windows_are_reported_not_doubled(tmp_path):
     out = tmp_path / "overlap.zarr"
     done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert",
-                    "--targets", "0.5,0.52", "--nev", "60")
+                    *settings(targets=[0.5, 0.52], nev=60))
     assert done.returncode == 0, done.stderr
     assert "duplicates of overlapping windows dropped" in done.stderr
     result = read_sample(out)
@@ -103,17 +109,16 @@ def test_overlapping_windows_are_reported_not_doubled(tmp_path):
 def test_solver_failure_aborts_every_rank(tmp_path):
     """An impossible residual tolerance: the job must fail on all ranks (no hang) and write nothing."""
     out = tmp_path / "fail.zarr"
-    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", "--targets", "0.5",
-                    "--nev", "10", "--residual-tol", "1e-30", timeout=120)
+    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", *settings(targets=[0.5], nev=10, residual_tol=1e-30),
+                    timeout=120)
     assert done.returncode != 0 and "residual" in done.stderr
     assert not out.exists()
 
 
 def test_petsc_options_reach_the_solver(tmp_path):
     out = tmp_path / "lu.zarr"
-    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", "--targets", "0.5",
-                    "--nev", "10", "--petsc-option", "st_pc_type=lu", "--petsc-option", "st_mat_mumps_icntl_7=2",
-                    "--petsc-option", "st_ksp_view")
+    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", *settings(targets=[0.5], nev=10, petsc_options={"st_pc_type": "lu", "st_mat_mumps_icntl_7": "2",
+                                                                  "st_ksp_view": ""}))
     assert done.returncode == 0, done.stderr
     assert "type: lu" in done.stdout and "mumps" in done.stdout, "the KSP view shows the options took effect"
     options = read_sample(out).solver["petsc_options"]
@@ -123,7 +128,6 @@ def test_petsc_options_reach_the_solver(tmp_path):
 
 def test_unused_petsc_option_is_refused(tmp_path):
     out = tmp_path / "typo.zarr"
-    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", "--targets", "0.5",
-                    "--nev", "10", "--petsc-option", "mat_mumps_icntl_7=2", timeout=120)
+    done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", *settings(targets=[0.5], nev=10, petsc_options={"mat_mumps_icntl_7": "2"}), timeout=120)
     assert done.returncode == 2 and "['mat_mumps_icntl_7'] were not used" in done.stderr, done.stderr
     assert not out.exists()

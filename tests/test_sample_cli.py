@@ -73,7 +73,7 @@ def test_cli_spectrum_and_levels(tmp_path):
     outputs = []
     for realization in (0, 1):
         out = tmp_path / f"r{realization}.zarr"
-        done = subprocess.run(MBLNN + ["spectrum", "--N", "10", "--hbar", "3.0", "--seed", "7",
+        done = subprocess.run(MBLNN + ["spectrum", "--N", "10", "--hbar", "3.0", "--config", '{"seed": 7}',
                               "--realization", str(realization), "--cuts", "5,3", "--out", str(out)],
                               capture_output=True, text=True, check=True)
         assert "252 states" in done.stdout
@@ -83,7 +83,8 @@ def test_cli_spectrum_and_levels(tmp_path):
     reference = diagonalize_sample(SampleSpec(N=10, hbar=3.0, seed=7, realization=0, cuts=(5,)))
     assert stored.energies.tobytes() == reference.energies.tobytes()
     table = tmp_path / "levels.csv"
-    subprocess.run(MBLNN + ["levels", *outputs, "--eps-min", "0.1", "--eps-max", "0.9", "--out", str(table)],
+    subprocess.run(MBLNN + ["table", "level_statistics", "--samples", *outputs, "--config",
+                            '{"level_statistics": {"eps_window": [0.1, 0.9]}}', "--out", str(table)],
                    capture_output=True, text=True, check=True)
     lines = table.read_text().splitlines()
     assert lines[0].startswith("N,hbar,r_mean,r_sem,n_realizations") and len(lines) == 2

@@ -215,7 +215,7 @@ def test_killed_writer_leaves_nothing_trusted(tmp_path):
     assert "1 partial leftovers" in describe(tmp_path)
 
     # the rerun of the job completes the store and clears the leftovers
-    done = subprocess.run([MBLNN, "spectrum", "--N", "10", "--hbar", "2.0", "--seed", "1", "--cuts", "5",
+    done = subprocess.run([MBLNN, "spectrum", "--N", "10", "--hbar", "2.0", "--config", '{"seed": 1}', "--cuts", "5",
                            "--out", str(target)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert [p.name for p in target.parent.iterdir()] == ["r0.zarr"]

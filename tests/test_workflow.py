@@ -44,6 +44,14 @@ def planned_jobs(done: subprocess.CompletedProcess) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M) if m[1] != "total"}
 
 
+def planned_tables(done: subprocess.CompletedProcess) -> set[str]:
+    """The tables a dry-run would (re)write (jobs of the one `table` rule)."""
+    return set(re.findall(r"output: results/tables/(\w+)\.csv", done.stdout))
+
+
+LEVELS = "results/tables/level_statistics.csv"
+
+
 @pytest.mark.slow
 def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     done = snakemake(tmp_path, TINY)
@@ -95,23 +103,26 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     # a training setting: retrain and everything downstream, never rediagonalize
     steps = snakemake(tmp_path, {**TINY, "training": {**TINY["training"], "steps": 600}}, "-n")
     planned = planned_jobs(steps)
-    assert "diagonalize" not in planned and "level_statistics" not in planned
-    assert planned["train"] == 4 and planned["classify"] == 4 and planned["phase_diagram_table"] == 1  # N = 8; N = 10 at 3 cuts
+    assert "diagonalize" not in planned and "level_statistics" not in planned_tables(steps)
+    assert planned["train"] == 4 and planned["classify"] == 4 and "phase_diagram" in planned_tables(steps)  # N = 8; N = 10 at 3 cuts
 
     # an analysis setting: only the tables that use it and their figures
     bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
-    assert planned_jobs(bins) == {"phase_diagram_table": 1, "levels_vs_network_table": 1, "figure": 2, "report_html": 1, "all": 1}
+    assert planned_jobs(bins) == {"table": 2, "figure": 2, "report_html": 1, "all": 1}
+    assert planned_tables(bins) == {"phase_diagram", "levels_vs_network"}
     fraction = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "critical_fraction": 0.25}}, "-n")
-    assert planned_jobs(fraction) == {"summary_table": 1, "report_html": 1, "all": 1}
+    assert planned_jobs(fraction) == {"table": 1, "report_html": 1, "all": 1} and planned_tables(fraction) == {"summary"}
     fit = snakemake(tmp_path, {**TINY, "finite_size": {**TINY["finite_size"], "degree": 2}}, "-n")
-    assert planned_jobs(fit) == {"finite_size_tables": 1, "figure": 2, "report_html": 1, "all": 1}  # confusion is not retrained
+    # only the scaling collapse uses the degree (confusion is not retrained, the other tables are not rebuilt)
+    assert planned_jobs(fit) == {"table": 1, "figure": 1, "report_html": 1, "all": 1} and planned_tables(fit) == {"scaling"}
     window = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "single_realization": {"window": 64}}}, "-n")
-    assert planned_jobs(window) == {"single_realization_table": 1, "figure": 1, "report_html": 1, "all": 1}
+    assert planned_jobs(window) == {"table": 1, "figure": 1, "report_html": 1, "all": 1}
+    assert planned_tables(window) == {"single_realization"}
 
     # a new realization: only its samples are diagonalized; the reductions follow
     more = snakemake(tmp_path, {**TINY, "realizations": 3}, "-n")
     planned = planned_jobs(more)
-    assert planned["diagonalize"] == 6 and planned["level_statistics"] == 1
+    assert planned["diagonalize"] == 6 and "level_statistics" in planned_tables(more)
     new_samples = set(re.findall(r"output: results/samples/(N\d+/hbar[\d.]+/r\d+)\.zarr", more.stdout))
     assert new_samples == {f"N{N}/hbar{h}/r2" for N in (8, 10) for h in (0.25, 3.0, 12.0)}
 
@@ -134,13 +145,10 @@ def test_paper_campaign_plans_every_job(tmp_path):
     counts = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", done.stdout, re.M) if m[1] != "total"}
     hbars, realizations = 95, 40
     # N = 12, 14, 16, 18; ensembles: main on every cut (N = 18: seven) + three ablations on N/2
-    tables = ("phase_diagram", "critical_field", "consistency", "levels_vs_network", "transition_region",
-              "spatial_structure", "single_realization", "dreams", "confusion", "summary")
-    # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI
+    # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI; every table of the registry (dreams and finite size on)
     assert counts == {"diagonalize": 3 * hbars * realizations, "diagonalize_mpi": hbars * realizations,
-                      "level_statistics": 1, "train": 10 + 12,
-                      "classify": 22, "dream": 8, **{f"{table}_table": 1 for table in tables}, "figure": 12, "report_html": 1, "all": 1,
-                      "confusion": 4, "finite_size_tables": 1}
+                      "train": 10 + 12, "classify": 22, "dream": 8, "table": 17, "figure": 12, "report_html": 1, "all": 1,
+                      "confusion": 4}
 
 
 @pytest.mark.slow
@@ -150,7 +158,7 @@ def test_single_realization_campaign_runs(tmp_path):
               "hbar": {"start": 0.5, "stop": 3.0, "step": 0.5, "include": [0.25, 12.0]},
               "training": {"members": 2, "n_hidden": 32, "steps": 100, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
               "analysis": {"eps_bins": 4, "single_realization": {"realization": 2, "window": 20}}}
-    done = snakemake(tmp_path, config, "--until", "summary_table")
+    done = snakemake(tmp_path, config, "results/tables/summary.csv")
     assert done.returncode == 0, done.stderr
     samples = sorted(p.relative_to(tmp_path / "results/samples") for p in (tmp_path / "results/samples").glob("N8/*/*.zarr"))
     assert [p.name for p in samples] == ["r2.zarr"] * 8
@@ -184,7 +192,7 @@ def test_single_realization_cluster_campaigns_plan_one_pattern(tmp_path, name, N
 def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     """profiles/slurm: MPI rules launch with srun, resources follow N and the solver from the config."""
     config = {**TINY, "sizes": [8, 16], "cut_offsets_by_size": {}, "solver": {"by_size": {16: "shift_invert"}, "mpi_ranks": 2}}
-    done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), "--until", "level_statistics")
+    done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), LEVELS)
     assert done.returncode == 0, done.stderr
     small = done.stdout.split("rule diagonalize:")[1].split("Shell command")[0]
     large = done.stdout.split("rule diagonalize_mpi:")[1].split("Shell command")[0]
@@ -197,7 +205,7 @@ def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
 def test_campaign_too_large_for_this_machine_stops_before_any_job(tmp_path):
     if os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") > 100e9:
         pytest.skip("this machine could hold a dense N = 18 job")
-    config = {**ED_ONLY, "sizes": [18], "hbar": [0.25, 3.0, 12.0]}  # dense N = 18: ~108 GB modelled
+    config = {**ED_ONLY, "sizes": [18], "hbar": [0.25, 3.0, 12.0]}  # dense N = 18: ~144 GB modelled (evd: 4 n² doubles, ×2 safety)
     assert snakemake(tmp_path, config, "-n").returncode == 0  # a dry-run plans it (the cluster may hold it)
     done = snakemake(tmp_path, config)
     assert done.returncode != 0 and "does not fit this machine" in done.stderr and "N=18" in done.stderr
@@ -209,7 +217,7 @@ def test_campaign_too_large_for_this_machine_stops_before_any_job(tmp_path):
     ({"hbar": []}, "hbar"),
     ({"typo_key": 3}, "typo_key"),
     ({"realizations": "many"}, "realizations"),
-    ({"sizes": [24]}, "sizes[0]: N=24 with the dense solver needs about 335 TB"),
+    ({"sizes": [24]}, "sizes[0]: N=24 with the dense solver needs about 446 TB"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, change, key):
     done = snakemake(tmp_path, {**TINY, **change})
@@ -223,7 +231,7 @@ def test_invalid_config_fails_before_any_job(tmp_path, change, key):
 def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
     config = {**ED_ONLY, "sizes": [6, 10], "solver": {"by_size": {10: "shift_invert"}, "mpi_ranks": 2},
               "shift_invert": {"targets": [0.3, 0.7], "nev": 12}}
-    done = snakemake(tmp_path, config, "--until", "level_statistics")
+    done = snakemake(tmp_path, config, LEVELS)
     assert done.returncode == 0, done.stderr
     sample = read_sample(tmp_path / "results/samples/N10/hbar6.0/r1.zarr")
     assert sample.solver["name"] == "shift_invert" and sample.diagnostics["ranks"] == 2
@@ -233,9 +241,9 @@ def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
     assert table.loc[table.N == 10, "r_mean"].between(0, 1).all()
 
     # shift-invert settings rerun the shift-invert samples only; the rank count reruns nothing
-    targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n", "--until", "level_statistics")
-    assert planned_jobs(targets) == {"diagonalize_mpi": 6, "level_statistics": 1}
-    ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n", "--until", "level_statistics")
+    targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n", LEVELS)
+    assert planned_jobs(targets) == {"diagonalize_mpi": 6, "table": 1}
+    ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n", LEVELS)
     assert planned_jobs(ranks) == {} and "total        0" in ranks.stdout
 
 

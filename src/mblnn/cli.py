@@ -1,19 +1,12 @@
-"""Command line interface: ``mblnn <command> ...``; the workflow rules call these commands.
+"""Command line interface: ``mblnn <command> ...``; the workflow's rules call these commands.
 
-Commands
---------
-``mblnn spectrum``  diagonalize one sample and write energies, ε, r, fields and per-cut entropies,
-                    Schmidt gaps and entanglement spectra.
-``mblnn levels``    reduce sample stores to a table of mean gap ratios per (N, h̄).
-``mblnn inspect``   summarize a sample store or every store below a directory.
-``mblnn verify``    check stores against the digests they recorded at completion.
-``mblnn check-config``  validate campaign files (merged in order, as Snakemake merges them).
-``mblnn train``     train a confidence-optimized ensemble on the sample stores of one N.
-``mblnn classify``  classify every eigenstate of sample stores with a trained ensemble.
-``mblnn dream``     dream transition-region spectra towards ETH or MBL with an ensemble.
-``mblnn table``     reduce classification stores to a phase-diagram table (CSV and Parquet).
-``mblnn plot``      draw a table as a figure (PNG and PDF).
-``mblnn report``    one self-contained HTML page: the summary table and every figure with its caption.
+Every setting with a home in the campaign config comes in through ``--config JSON``: the config sections the
+command uses (``{"training": {"steps": 100}}``), validated against the schema, which fills in every default
+(workflow/schemas/config.schema.yaml is the one place defaults are written). The rules pass exactly the keys a
+job depends on, so Snakemake's params trigger reruns a job when, and only when, one of them changes. What is not
+a config setting (the sample's N, h̄ and realization, the cut, input and output paths) is an option of its own.
+
+``mblnn COMMAND --help`` describes each command; :data:`COMMANDS` lists them.
 """
 
 from __future__ import annotations
@@ -24,10 +17,6 @@ import time
 from collections.abc import Sequence
 
 from mblnn.errors import InputError
-
-TABLE_KINDS = ("phase-diagram", "critical-field", "consistency", "levels-vs-network", "transition-region",
-               "single-realization", "spatial-structure", "dreams", "confusion", "summary")
-PLOT_KINDS = tuple(k for k in TABLE_KINDS if k != "summary") + ("mobility-edge", "scaling", "disorder-correlation")
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -44,47 +33,41 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
 
 
-def _option(text: str) -> tuple[str, str]:
-    """``KEY=VALUE`` or a flag ``KEY`` (a PETSc option without its dash)."""
-    key, _, value = text.partition("=")
-    if not key.strip().lstrip("-"):
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE or KEY (a PETSc option without the dash), got {text!r}")
-    return key.strip().lstrip("-"), value.strip()
+def _named_path(text: str) -> tuple[str, str]:
+    name, _, path = text.partition("=")
+    if not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, path
+
+
+def _config(args: argparse.Namespace) -> dict:
+    from mblnn.config import parse_config_json
+
+    return parse_config_json(args.config)
+
+
+def _say(args: argparse.Namespace, *lines: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(*lines, sep="\n", flush=True)
 
 
 def _spectrum(args: argparse.Namespace) -> int:
-    from mblnn.sample import SampleSpec, diagonalize_sample
+    from mblnn.config import solver_for
+    from mblnn.sample import SampleSpec, diagonalize_sample, solver_settings
     from mblnn.store.samples import write_sample_store
 
-    spec = SampleSpec(
-        N=args.N, hbar=args.hbar, seed=args.seed, realization=args.realization,
-        cuts=args.cuts or (), J=args.J, sz=args.sz, fields=args.fields,
-    )
+    config = _config(args)
+    spec = SampleSpec(N=args.N, hbar=args.hbar, seed=config["seed"], realization=args.realization,
+                      cuts=args.cuts or (), J=config["model"]["J"], sz=config["model"]["sz"], fields=args.fields)
     max_memory = None if args.max_memory_gb is None else int(args.max_memory_gb * 2**30)
     started = time.perf_counter()
-    result = diagonalize_sample(
-        spec, driver=args.driver, entanglement_method=args.entanglement_method, max_memory=max_memory,
-        solver=args.solver, targets=args.targets or (), nev=args.nev, tol=args.tol, residual_tol=args.residual_tol,
-        petsc_options=dict(args.petsc_option or []),
-    )
+    solver = args.solver or solver_for(config, args.N)
+    result = diagonalize_sample(spec, solver=solver, max_memory=max_memory, **solver_settings(config))
     if result is None:  # MPI ranks other than 0: rank 0 writes
         return 0
     write_sample_store(result, args.out)
-    if not args.quiet:
-        print(
-            f"N={spec.N} hbar={spec.hbar} realization={spec.realization} solver={result.solver['name']}: "
-            f"{result.energies.size} states, cuts {list(result.spec.cuts)}, {time.perf_counter() - started:.2f} s -> {args.out}"
-        )
-    return 0
-
-
-def _levels(args: argparse.Namespace) -> int:
-    from mblnn.analyse.tables import level_statistics_table, write_table
-
-    table = level_statistics_table(args.samples, window=(args.eps_min, args.eps_max))
-    write_table(table, args.out)
-    if not args.quiet:
-        print(table.to_string(index=False))
+    _say(args, f"N={spec.N} hbar={spec.hbar} realization={spec.realization} solver={result.solver['name']}: "
+               f"{result.energies.size} states, cuts {list(result.spec.cuts)}, {time.perf_counter() - started:.2f} s -> {args.out}")
     return 0
 
 
@@ -133,8 +116,7 @@ def _report(args: argparse.Namespace) -> int:
     from mblnn.plot.report import write_report
 
     out = write_report(args.figures, args.out, captions=args.captions, summary=args.summary, title=args.title)
-    if not args.quiet:
-        print(f"report with {len(args.figures)} figures -> {out}")
+    _say(args, f"report with {len(args.figures)} figures -> {out}")
     return 0
 
 
@@ -155,247 +137,193 @@ def _progress_printer(command: str, started: float):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from mblnn.learn.features import training_data
-    from mblnn.learn.network import TrainingConfig, train_ensemble
+    from mblnn.config import variant_training
+    from mblnn.learn.train import train_from_samples
 
-    settings = _feature_settings(args)
-    data = training_data(args.samples, settings, h_eth=args.h_eth, h_mbl=args.h_mbl, edge_fraction=args.edge_fraction,
-                         tr_max_spectra=args.tr_max_spectra, seed=args.seed, trim_tr=args.trim_tr)
-    config = TrainingConfig(n_hidden=args.n_hidden, hidden_layers=args.hidden_layers, steps=args.steps, batch=args.batch,
-                            delta=args.delta, mu=args.mu, cost_reduction=args.cost_reduction, optimizer=args.optimizer, learning_rate=args.learning_rate,
-                            init_std=args.init_std, seed=args.seed, log_every=args.log_every)
+    training = variant_training(_config(args), args.variant)
     started = time.perf_counter()
-    ensemble = train_ensemble(data, members=range(args.members), config=config,
-                              progress=None if args.quiet else _progress_printer("train", started))
-    ensemble.config["data"] = {**settings.as_dict(), "h_eth": args.h_eth, "h_mbl": args.h_mbl,
-                               "edge_fraction": args.edge_fraction, "trim_tr": bool(args.trim_tr),
-                               "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
+    ensemble = train_from_samples(args.samples, args.cut, training,
+                                  progress=None if args.quiet else _progress_printer("train", started))
     ensemble.save(args.out)
-    if not args.quiet:
-        eta = ensemble.test_accuracy
-        print(f"{args.members} networks, TD {len(data.td_x)} / TR {len(data.tr_x)} spectra of {data.td_x.shape[1]} inputs, "
-              f"{config.steps} steps in {time.perf_counter() - started:.1f} s: test accuracy min {eta.min():.4f} "
-              f"mean {eta.mean():.4f} -> {args.out}")
+    eta, data = ensemble.test_accuracy, ensemble.config["data"]
+    _say(args, f"{training['members']} networks, TD {data['n_td']} / TR {data['n_tr']} spectra of {ensemble.config['n_in']} "
+               f"inputs, {training['steps']} steps in {time.perf_counter() - started:.1f} s: test accuracy min {eta.min():.4f} "
+               f"mean {eta.mean():.4f} -> {args.out}")
     return 0
 
 
 def _classify(args: argparse.Namespace) -> int:
     from mblnn.learn.classify import classify_samples
 
-    out = classify_samples(args.ensemble, args.samples, args.out, variant=args.variant, threshold=args.threshold)
-    if not args.quiet:
-        print(f"classified {len(args.samples)} samples -> {out}")
+    out = classify_samples(args.ensemble, args.samples, args.out, variant=args.variant,
+                           threshold=_config(args)["analysis"]["threshold"])
+    _say(args, f"classified {len(args.samples)} samples -> {out}")
     return 0
 
 
 def _dream(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from mblnn.store.atomic import atomic_write
-    from mblnn.learn.classify import feature_settings_of
-    from mblnn.learn.features import sample_features
-    from mblnn.learn.dream import dream, select_starts
+    from mblnn.learn.dream import dream_from_samples, write_dream
     from mblnn.learn.network import Ensemble
-    from mblnn.store.samples import open_sample_store
 
-    ensemble = Ensemble.load(args.ensemble)
-    settings = feature_settings_of(ensemble)
-    data = ensemble.config["data"]
-    # TD as the ensemble saw it (edges trimmed); TR too, untrimmed unless it was trained with trim_tr
-    # (ensembles from before that option trimmed TR)
-    tr_trim = data["edge_fraction"] if data.get("trim_tr", True) else None
-
-    def trim(store):
-        return tr_trim if data["h_eth"] < float(store.attrs["hbar"]) < data["h_mbl"] else data["edge_fraction"]
-    samples = [sample_features(store, settings, trim(store))
-               for store in (open_sample_store(p, cut=settings.cut) for p in args.samples)]
-    transition = [s for s in samples if data["h_eth"] < s.hbar < data["h_mbl"]]
-    if not transition:
-        raise InputError(f"dream: no sample store with {data['h_eth']} < hbar < {data['h_mbl']} among those given")
-    features = np.concatenate([s.features for s in transition])
-    # the start set is chosen with the networks that dream (the first K members), not the whole ensemble
-    dreamers = ensemble.first(max(1, min(args.networks, len(ensemble.members))))
-    chosen = select_starts(dreamers.confidences(features).mean(axis=0), tuple(args.window), args.max_start, args.seed)
-    result = dream(dreamers, features[chosen], args.target, steps=args.steps, step_size=args.step_size,
-                   networks=len(dreamers.members), kind=settings.kind,
-                   progress=None if args.quiet else _progress_printer("dream", time.perf_counter()))
-
-    def typical(hbar):
-        rows = [s.features for s in samples if np.isclose(s.hbar, hbar)]
-        return np.median(np.concatenate(rows), axis=0) if rows else np.full(features.shape[1], np.nan, np.float32)
-
-    arrays = {"start": result.start, "dreamed": result.dreamed, "mean": result.mean,
-              "confidence_start": result.confidence_start, "confidence_end": result.confidence_end,
-              "target": np.int64(result.target), "typical_eth": typical(data["h_eth"]), "typical_mbl": typical(data["h_mbl"]),
-              "kind": np.asarray(settings.kind), "steps": np.int64(args.steps), "step_size": np.float64(args.step_size),
-              "N": np.int64(samples[0].N), "N_A": np.int64(settings.cut)}
-
-    def write(temporary):
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    atomic_write(args.out, write)
-    if not args.quiet:
-        print(f"dreamed {len(chosen)} spectra towards {args.target} with {result.dreamed.shape[0]} networks: mean MBL "
-              f"confidence {result.confidence_start.mean():.3f} -> {result.confidence_end.mean():.3f} -> {args.out}")
+    config = _config(args)
+    arrays = dream_from_samples(args.samples, Ensemble.load(args.ensemble), args.target, config["dreaming"],
+                                config["training"]["seed"],
+                                progress=None if args.quiet else _progress_printer("dream", time.perf_counter()))
+    write_dream(args.out, arrays)
+    _say(args, f"dreamed {arrays['start'].shape[0]} spectra towards {args.target} with {arrays['dreamed'].shape[0]} networks: "
+               f"mean MBL confidence {arrays['confidence_start'].mean():.3f} -> {arrays['confidence_end'].mean():.3f} -> {args.out}")
     return 0
 
 
 def _table(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from mblnn.analyse import phase as analysis
-    from mblnn.learn.classify import open_classification
+    from mblnn.analyse.registry import TableInputs, build_table
     from mblnn.analyse.tables import write_table
 
-    opened = [] if args.kind in ("dreams", "levels-vs-network", "confusion") else [open_classification(p) for p in args.classifications]
-    if args.kind == "phase-diagram":
-        table = analysis.phase_diagram_table(opened, eps_bins=args.eps_bins, threshold=args.threshold)
-    elif args.kind == "critical-field":
-        curves = analysis.mbl_fraction_curves(opened, args.thresholds)
-        per_realization = analysis.critical_field_realizations(curves, args.fractions)
-        if args.per_realization:
-            write_table(per_realization, args.per_realization)
-        table = analysis.critical_field_table(curves, per_realization, args.fractions, replicas=args.replicas, seed=args.seed)
-    elif args.kind == "consistency":
-        table = analysis.consistency_table(opened, threshold=args.threshold)
-        if args.summary:
-            if args.h_eth is None or args.h_mbl is None:
-                raise InputError("table consistency --summary needs --h-eth and --h-mbl (the transition region lies between)")
-            write_table(analysis.consistency_summary(table, args.h_eth, args.h_mbl), args.summary)
-    elif args.kind == "transition-region":
-        table = analysis.transition_region_table(opened, threshold=args.threshold)
-    elif args.kind == "spatial-structure":
-        table = analysis.spatial_structure_table(opened, threshold=args.threshold)
-    elif args.kind == "single-realization":
-        table = pd.concat([analysis.single_realization_table(c, args.realization, args.window, args.threshold)
-                           for c in opened], ignore_index=True)
-        if args.fine_structure:
-            write_table(pd.concat([analysis.fine_structure_table(c, args.realization, args.middle_states) for c in opened],
-                                  ignore_index=True), args.fine_structure)
-    elif args.kind == "dreams":
-        import numpy as np
-
-        def arrays(path):
-            with np.load(path, allow_pickle=False) as archive:
-                return {key: archive[key] for key in archive.files}
-        table = analysis.dream_table(arrays(p) for p in args.classifications)
-    elif args.kind == "confusion":
-        from mblnn.learn.confusion import confusion_table
-
-        table = confusion_table(pd.concat([pd.read_csv(p) for p in args.classifications], ignore_index=True))
-    elif args.kind == "summary":
-        from mblnn.analyse.summary import campaign_summary
-
-        needed = {"--critical": args.critical, "--levels": args.levels, "--transition": args.transition,
-                  "--consistency": args.consistency, "--h-eth": args.h_eth, "--h-mbl": args.h_mbl}
-        missing = [name for name, value in needed.items() if value is None]
-        if missing:
-            raise InputError(f"table summary needs {', '.join(missing)}")
-        table = campaign_summary(opened, pd.read_csv(args.critical), pd.read_csv(args.levels), pd.read_csv(args.transition),
-                                 pd.read_csv(args.consistency), args.h_eth, args.h_mbl, args.threshold, args.fraction)
-    else:  # levels-vs-network
-        if not (args.levels and args.phase):
-            raise InputError("table levels-vs-network needs --levels and --phase")
-        table = analysis.levels_vs_network_table(pd.read_csv(args.levels), pd.read_csv(args.phase), (args.eps_min, args.eps_max))
+    inputs = TableInputs(samples=args.samples, classified=args.classified, dreams=args.dreams, confusion=args.confusion,
+                         tables=dict(args.table or []))
+    table = build_table(args.name, inputs, _config(args))
     write_table(table, args.out)
-    if not args.quiet:
-        print(table.to_string(index=False, max_rows=40))
+    _say(args, table.to_string(index=False, max_rows=40))
     return 0
 
 
 def _confusion(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from mblnn.learn.confusion import confusion_transition, learning_by_confusion
-    from mblnn.analyse.finite_size import confusion_spectra
-    from mblnn.learn.network import TrainingConfig
     from mblnn.analyse.tables import write_table
+    from mblnn.learn.confusion import confusion_from_samples, confusion_transition
 
-    settings = _feature_settings(args)
-    # confusion (beyond the paper) keeps the optimizer and batch means it was measured with
-    config = TrainingConfig(n_hidden=args.n_hidden, steps=args.steps, batch=args.batch, mu=args.mu, optimizer="adam",
-                            cost_reduction="mean", learning_rate=args.learning_rate, seed=args.seed, log_every=args.steps)
-    frames = []
-    spectra, N = confusion_spectra(args.samples, settings, args.eps, args.eps_width, args.max_per_sample, args.seed)
-    for eps, (features, hbar) in spectra.items():
-        started = time.perf_counter()
-        per_network = learning_by_confusion(features, hbar, config, repeats=args.repeats)
-        per_network.insert(0, "eps", eps)
-        per_network.insert(0, "N", N)
-        frames.append(per_network)
-        if not args.quiet:
-            best, spread = confusion_transition(per_network)
-            print(f"N = {N}, eps = {eps}: {len(features)} spectra, {len(per_network)} networks in "
-                  f"{time.perf_counter() - started:.1f} s; confusion peak (middle of the W) at hbar' = {best:g} (repeat spread {spread:.2g})")
-    write_table(pd.concat(frames, ignore_index=True), args.out)
-    return 0
+    def report(N, eps, n_spectra, per_network, seconds):
+        best, spread = confusion_transition(per_network)
+        _say(args, f"N = {N}, eps = {eps}: {n_spectra} spectra, {len(per_network)} networks in {seconds:.1f} s; "
+                   f"confusion peak (middle of the W) at hbar' = {best:g} (repeat spread {spread:.2g})")
 
-
-def _finite_size(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from mblnn.analyse import finite_size
-    from mblnn.learn.classify import open_classification
-    from mblnn.learn.confusion import confusion_transitions
-    from mblnn.analyse.tables import write_table
-
-    ratios = finite_size.gap_ratio_curves(args.samples, args.eps, args.eps_width)
-    network = (finite_size.network_curves([open_classification(p) for p in args.classified], args.eps, args.eps_width)
-               if args.classified else None)
-    write_table(finite_size.mobility_edge_table(ratios, network), args.out)
-    crossings = finite_size.crossing_table(ratios, network, level=args.level, replicas=args.replicas, seed=args.seed)
-    if args.confusion:
-        per_network = pd.concat([pd.read_csv(p) for p in args.confusion], ignore_index=True)
-        crossings = pd.concat([crossings, confusion_transitions(per_network)], ignore_index=True)
-    write_table(crossings, args.crossings)
-    observables = {"gap_ratio": ratios, **({"network": network} if network is not None else {})}
-    # the network's output saturates at 0 and 1: only its unsaturated points enter the collapse
-    scaling = finite_size.scaling_table(observables, tuple(args.fit_range), args.degree, args.replicas, args.seed,
-                                        value_ranges={"network": tuple(args.network_range)})
-    write_table(scaling, args.scaling)
-    if not args.quiet:
-        print(crossings.to_string(index=False, max_rows=60))
-        print(scaling.to_string(index=False, max_rows=60))
+    config = _config(args)
+    if "finite_size" not in config:
+        raise InputError('confusion: --config needs the finite_size section ({"finite_size": {"fit_range": [...], ...}})')
+    write_table(confusion_from_samples(args.samples, args.cut, config["training"], config["finite_size"], report), args.out)
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from mblnn.plot import figures as plotting
+    from mblnn.plot.figures import draw, save_figure
 
-    draw = getattr(plotting, "plot_" + args.kind.replace("-", "_"))
-    extra = {"crossings": pd.read_csv(args.crossings)} if args.crossings else {}
-    for path in draw(pd.read_csv(args.table), args.out, **extra):
-        if not args.quiet:
-            print(path)
+    overlays = {name: pd.read_csv(path) for name, path in (args.overlay or [])}
+    for path in save_figure(draw(args.name, pd.read_csv(args.table), **overlays), args.out):
+        _say(args, str(path))
     return 0
 
 
-def _floor(text: str) -> float | None:
-    if text.strip().lower() in ("none", "null", "off"):
-        return None
-    try:
-        return float(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1) or 'none', got {text!r}") from error
+CONFIG_HELP = "config sections as JSON, e.g. '{\"training\": {\"steps\": 100}}' (missing keys: the schema's defaults)"
 
 
-def _feature_settings(args: argparse.Namespace):
-    from mblnn.learn.features import FeatureSettings
+def _spectrum_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--N", type=int, required=True, help="number of sites (even for sz=0)")
+    parser.add_argument("--hbar", type=float, required=True, help="disorder strength: h_r uniform in [-hbar, hbar]")
+    parser.add_argument("--realization", type=int, default=0, help="disorder realization index (default 0)")
+    parser.add_argument("--cuts", type=_ints, help="comma-separated N_A values (default N/2)")
+    parser.add_argument("--fields", type=_floats, help="explicit fields h_1,...,h_N (replace the random draw)")
+    parser.add_argument("--solver", choices=("dense", "dense_mpi", "shift_invert", "auto"),
+                        help="(default: the config's solver section for this N) dense: LAPACK, all states; dense_mpi: ScaLAPACK under MPI, all states; shift_invert: "
+                             "SLEPc under MPI, nev states per target; auto: dense if it fits in memory, else shift_invert")
+    parser.add_argument("--max-memory-gb", type=float, help="memory budget of the dense solve (default: available memory)")
+    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; sections seed, model, solver, dense, shift_invert")
+    parser.add_argument("--out", required=True, help="output Zarr store (a directory, e.g. sample.zarr)")
 
-    return FeatureSettings(cut=args.cut, fraction=args.fraction, kind=args.input, floor=args.floor)
 
-
-def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    """The network-input options shared by train and confusion (mblnn.learn.features.FeatureSettings)."""
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("samples", nargs="+", help="sample stores of one N: those at h_eth and h_mbl label TD, those between form TR")
     parser.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
-    parser.add_argument("--fraction", type=float, default=0.5, help="fraction of the largest-block spectrum kept, lowest levels (default 1/2)")
-    parser.add_argument("--input", default="entanglement", choices=("entanglement", "rho", "differences"),
-                        help="input kind (Appendix A): levels xi, rho_A eigenvalues, or level differences")
-    parser.add_argument("--floor", type=_floor, default=1e-16,
-                        help="floor on rho_A eigenvalues, xi <= -ln(floor) (default 1e-16, the paper's; 'none': the store's resolution)")
+    parser.add_argument("--variant", default=None, help="training.variants entry whose delta, mu and overrides apply "
+                                                        "(default: the first)")
+    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; section training")
+    parser.add_argument("--out", required=True, help="output ensemble (.npz)")
+
+
+def _classify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("samples", nargs="+", help="sample stores of the ensemble's N")
+    parser.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
+    parser.add_argument("--variant", required=True, help="name of the ensemble's variant in the tables")
+    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; key analysis.threshold")
+    parser.add_argument("--out", required=True, help="output classification store (a directory, *.zarr)")
+
+
+def _dream_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("samples", nargs="+", help="sample stores of the ensemble's N (TR ones give the starting spectra)")
+    parser.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
+    parser.add_argument("--target", required=True, choices=("eth", "mbl"))
+    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; sections dreaming, training.seed")
+    parser.add_argument("--out", required=True, help="output (.npz)")
+
+
+def _table_arguments(parser: argparse.ArgumentParser) -> None:
+    from mblnn.analyse.registry import TABLES
+
+    parser.add_argument("name", choices=list(TABLES), help="the table (mblnn.analyse.registry.TABLES)")
+    parser.add_argument("--samples", nargs="*", default=[], help="sample stores")
+    parser.add_argument("--classified", nargs="*", default=[], help="classification stores of 'mblnn classify'")
+    parser.add_argument("--dreams", nargs="*", default=[], help="dream archives of 'mblnn dream' (.npz)")
+    parser.add_argument("--confusion", nargs="*", default=[], help="per-network tables of 'mblnn confusion' (.csv)")
+    parser.add_argument("--table", type=_named_path, action="append", metavar="NAME=PATH",
+                        help="another table this one reads (repeatable), e.g. level_statistics=results/tables/level_statistics.csv")
+    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; the table's keys")
+    parser.add_argument("--out", required=True, help="output table (.csv; a .parquet is written beside it)")
+
+
+def _confusion_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("samples", nargs="+", help="sample stores of one N, every hbar")
+    parser.add_argument("--cut", type=int, required=True, help="entanglement cut N_A whose spectra are the inputs")
+    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; sections finite_size, training (inputs)")
+    parser.add_argument("--out", required=True, help="per-network table (.csv; a .parquet is written beside it)")
+
+
+def _plot_arguments(parser: argparse.ArgumentParser) -> None:
+    from mblnn.plot.figures import FIGURES
+
+    parser.add_argument("name", choices=list(FIGURES), help="the figure (mblnn.plot.figures.FIGURES)")
+    parser.add_argument("table", help="the table it draws (.csv)")
+    parser.add_argument("--overlay", type=_named_path, action="append", metavar="NAME=PATH",
+                        help="a table drawn over it, e.g. crossings=results/tables/crossings.csv")
+    parser.add_argument("--out", required=True, help="output figure (.png; a .pdf is written beside it)")
+
+
+def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
+
+
+def _verify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", help="stores (*.zarr) or directories searched for them (e.g. results/)")
+    parser.add_argument("--remove-bad", action="store_true",
+                        help="delete damaged and incomplete stores, so that a rerun of the workflow redoes exactly them")
+    parser.add_argument("--verbose", action="store_true", help="one line per store, not only the bad ones")
+
+
+def _check_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", help="e.g. config/config.yaml config/study/seed1.yaml")
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("figures", nargs="+", help="PNG figures, in the order they appear")
+    parser.add_argument("--captions", help="Jinja caption template (workflow/report/figure.rst)")
+    parser.add_argument("--summary", help="the summary table (results/tables/summary.csv)")
+    parser.add_argument("--title", default="mblnn campaign")
+    parser.add_argument("--out", required=True, help="output HTML file")
+
+
+#: name: (help, arguments, handler, has --quiet)
+COMMANDS = {
+    "spectrum": ("diagonalize one sample and write its physics (MPI solvers: run under mpirun/srun)", _spectrum_arguments, _spectrum, True),
+    "train": ("train a confidence-optimized ensemble (Eq. 7/8) on the stores of one N", _train_arguments, _train, True),
+    "classify": ("MBL confidence of every eigenstate of sample stores", _classify_arguments, _classify, True),
+    "dream": ("gradient descent on transition-region inputs towards a class (Sec. V D)", _dream_arguments, _dream, True),
+    "confusion": ("learning by confusion on the spectra of one N (writes .csv and .parquet)", _confusion_arguments, _confusion, True),
+    "table": ("one table of the campaign (writes .csv and .parquet)", _table_arguments, _table, True),
+    "plot": ("draw a table (writes .png and .pdf)", _plot_arguments, _plot, True),
+    "report": ("one self-contained HTML page of the summary table and the figures", _report_arguments, _report, True),
+    "inspect": ("summarize a sample store or a campaign directory", _inspect_arguments, _inspect, False),
+    "verify": ("check sample and classification stores against their recorded digests", _verify_arguments, _verify, False),
+    "check-config": ("validate campaign YAML files (later files override earlier ones)", _check_config_arguments, _check_config, False),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -408,191 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `mblnn COMMAND --help` for a command's options; the workflow (Snakefile) calls these commands.")
     parser.add_argument("--version", action="version", version=f"mblnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    spectrum = commands.add_parser(
-        "spectrum", help="diagonalize one sample and write its physics (MPI solvers: run under mpirun/srun)")
-    spectrum.add_argument("--N", type=int, required=True, help="number of sites (even for sz=0)")
-    spectrum.add_argument("--hbar", type=float, required=True, help="disorder strength: h_r uniform in [-hbar, hbar]")
-    spectrum.add_argument("--seed", type=int, default=0, help="campaign seed (default 0)")
-    spectrum.add_argument("--realization", type=int, default=0, help="disorder realization index (default 0)")
-    spectrum.add_argument("--cuts", type=_ints, help="comma-separated N_A values (default N/2)")
-    spectrum.add_argument("--fields", type=_floats, help="explicit fields h_1,...,h_N (replace the random draw)")
-    spectrum.add_argument("--J", type=float, default=1.0, help="Heisenberg coupling (default 1)")
-    spectrum.add_argument("--sz", type=float, default=0.0, help="S^z_tot sector (default 0)")
-    spectrum.add_argument("--solver", default="dense", choices=("dense", "dense_mpi", "shift_invert", "auto"),
-                          help="dense: LAPACK, all states; dense_mpi: ScaLAPACK under MPI, all states; shift_invert: "
-                               "SLEPc under MPI, nev states per target; auto: dense if it fits in memory, else shift_invert")
-    spectrum.add_argument("--targets", type=_floats, help="shift-invert target energy densities in [0, 1], e.g. 0.1,0.5,0.9")
-    spectrum.add_argument("--nev", type=int, default=100, help="shift-invert eigenpairs per target (default 100)")
-    spectrum.add_argument("--tol", type=float, default=1e-10, help="SLEPc convergence tolerance (default 1e-10)")
-    spectrum.add_argument("--residual-tol", type=float, default=1e-8, help="largest accepted ‖Hv-Ev‖ (default 1e-8)")
-    spectrum.add_argument("--petsc-option", type=_option, action="append", metavar="KEY[=VALUE]",
-                          help="PETSc/SLEPc option for the shift-invert solver, e.g. st_pc_type=lu or mat_mumps_icntl_7=5 "
-                               "(repeatable; keys as in the options database, without the dash)")
-    spectrum.add_argument("--driver", default="evd", choices=("evd", "evr", "ev"), help="LAPACK driver (default evd)")
-    spectrum.add_argument("--entanglement-method", default="svd", choices=("svd", "gram"))
-    spectrum.add_argument("--max-memory-gb", type=float, help="memory budget for the dense solve (default: available memory)")
-    spectrum.add_argument("--out", required=True, help="output Zarr store (a directory, e.g. sample.zarr)")
-    spectrum.add_argument("--quiet", action="store_true")
-    spectrum.set_defaults(handler=_spectrum)
-
-    levels = commands.add_parser("levels", help="mean gap ratio per (N, hbar) from sample files")
-    levels.add_argument("samples", nargs="+", help="sample stores written by 'mblnn spectrum'")
-    levels.add_argument("--eps-min", type=float, default=0.0, help="lower edge of the energy-density window")
-    levels.add_argument("--eps-max", type=float, default=1.0, help="upper edge of the energy-density window")
-    levels.add_argument("--out", required=True, help="output table: writes <stem>.csv and <stem>.parquet")
-    levels.add_argument("--quiet", action="store_true")
-    levels.set_defaults(handler=_levels)
-
-    inspect = commands.add_parser("inspect", help="summarize a sample store or a campaign directory")
-    inspect.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
-    inspect.set_defaults(handler=_inspect)
-
-    report = commands.add_parser("report", help="one self-contained HTML page of the summary table and the figures")
-    report.add_argument("figures", nargs="+", help="PNG figures, in the order they appear")
-    report.add_argument("--captions", help="Jinja caption template (workflow/report/figure.rst)")
-    report.add_argument("--summary", help="the summary table (results/tables/summary.csv)")
-    report.add_argument("--title", default="mblnn campaign")
-    report.add_argument("--out", required=True, help="output HTML file")
-    report.add_argument("--quiet", action="store_true")
-    report.set_defaults(handler=_report)
-
-    check_config = commands.add_parser("check-config", help="validate campaign YAML files (later files override earlier ones)")
-    check_config.add_argument("files", nargs="+", help="e.g. config/config.yaml config/study/seed1.yaml")
-    check_config.set_defaults(handler=_check_config)
-
-    check = commands.add_parser("verify", help="check sample and classification stores against their recorded digests")
-    check.add_argument("paths", nargs="+", help="stores (*.zarr) or directories searched for them (e.g. results/)")
-    check.add_argument("--remove-bad", action="store_true",
-                       help="delete damaged and incomplete stores, so that a rerun of the workflow redoes exactly them")
-    check.add_argument("--verbose", action="store_true", help="one line per store, not only the bad ones")
-    check.set_defaults(handler=_verify)
-
-    train = commands.add_parser("train", help="train a confidence-optimized ensemble (Eq. 7/8) on the stores of one N")
-    train.add_argument("samples", nargs="+", help="sample stores of one N: those at h_eth and h_mbl label TD, those between form TR")
-    _add_input_options(train)
-    train.add_argument("--h-eth", type=float, default=0.25, help="hbar of the ETH-labelled samples (default 0.25)")
-    train.add_argument("--h-mbl", type=float, default=12.0, help="hbar of the MBL-labelled samples (default 12)")
-    train.add_argument("--edge-fraction", type=float, default=0.1, help="lowest/highest energy fraction dropped from TD")
-    train.add_argument("--trim-tr", action="store_true", help="drop the edge fraction from TR too (not the paper's protocol)")
-    train.add_argument("--cost-reduction", default="sum", choices=("sum", "mean"),
-                       help="sum (Eq. 8 as printed, default) or mean of CE and entropy over the batches")
-    train.add_argument("--tr-max-spectra", type=int, help="cap on TR spectra (seeded subsample)")
-    train.add_argument("--members", type=int, default=50, help="networks in the ensemble (default 50)")
-    train.add_argument("--n-hidden", type=int, default=1024, help="units n2 per hidden layer (default 1024)")
-    train.add_argument("--hidden-layers", type=int, default=1, help="hidden layers (default 1, Eq. 7; 2 for level differences, Appendix A)")
-    train.add_argument("--steps", type=int, default=3500)
-    train.add_argument("--batch", type=int, default=100, help="TD and TR batch size (each)")
-    train.add_argument("--delta", type=float, default=1.0, help="weight of the output-entropy term on TR")
-    train.add_argument("--mu", type=float, default=1.0, help="weight decay of the first-layer weights")
-    train.add_argument("--optimizer", default="sgd", choices=("adam", "sgd"),
-                       help="sgd: plain gradient descent, Eq. (4) (default); adam: the fast option")
-    train.add_argument("--learning-rate", type=float, default=1e-4)
-    train.add_argument("--init-std", type=float, default=0.1)
-    train.add_argument("--seed", type=int, default=0, help="training seed (splits, initializations, batches, dropout)")
-    train.add_argument("--log-every", type=int, default=10, help="record the cost terms every this many steps")
-    train.add_argument("--out", required=True, help="output ensemble (.npz)")
-    train.add_argument("--quiet", action="store_true")
-    train.set_defaults(handler=_train)
-
-    classify = commands.add_parser("classify", help="MBL confidence of every eigenstate of sample stores")
-    classify.add_argument("samples", nargs="+", help="sample stores of the ensemble's N")
-    classify.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
-    classify.add_argument("--threshold", type=float, default=0.9, help="category threshold of Appendix C (default 0.9)")
-    classify.add_argument("--variant", default="main", help="name of the ensemble's cost variant in the tables (default main)")
-    classify.add_argument("--out", required=True, help="output classification store (a directory, *.zarr)")
-    classify.add_argument("--quiet", action="store_true")
-    classify.set_defaults(handler=_classify)
-
-    dream = commands.add_parser("dream", help="gradient descent on transition-region inputs towards a class (Sec. V D)")
-    dream.add_argument("samples", nargs="+", help="sample stores of the ensemble's N (TR ones give the starting spectra)")
-    dream.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
-    dream.add_argument("--target", required=True, choices=("eth", "mbl"))
-    dream.add_argument("--networks", type=int, default=40, help="first members of the ensemble that dream (default 40)")
-    dream.add_argument("--steps", type=int, default=200_000, help="gradient steps (paper: 2e5)")
-    dream.add_argument("--step-size", type=float, default=1e-4, help="gradient step size (paper: 1e-4)")
-    dream.add_argument("--window", type=_floats, default=(0.4, 0.6), help="confidence window of the starting spectra")
-    dream.add_argument("--max-start", type=int, default=20, help="starting spectra (seeded choice among candidates)")
-    dream.add_argument("--seed", type=int, default=0)
-    dream.add_argument("--out", required=True, help="output (.npz)")
-    dream.add_argument("--quiet", action="store_true")
-    dream.set_defaults(handler=_dream)
-
-    table = commands.add_parser("table", help="phase-diagram tables from classification stores (writes .csv and .parquet)")
-    table.add_argument("kind", choices=TABLE_KINDS)
-    table.add_argument("classifications", nargs="*",
-                       help="classification stores written by 'mblnn classify' (dreams: the .npz of 'mblnn dream'; "
-                            "confusion: the per-network tables of 'mblnn confusion')")
-    table.add_argument("--eps-bins", type=int, default=10, help="energy-density bins (phase-diagram)")
-    table.add_argument("--threshold", type=float, default=0.9, help="category threshold of Appendix C")
-    table.add_argument("--thresholds", type=_floats, default=(0.6, 0.7, 0.8, 0.9, 0.95), help="h_c scan thresholds")
-    table.add_argument("--fractions", type=_floats, default=(0.1, 0.25, 0.5, 0.75, 0.9), help="h_c scan state fractions")
-    table.add_argument("--per-realization", help="critical-field: also write the per-realization table here")
-    table.add_argument("--replicas", type=int, default=200, help="critical-field: bootstrap replicas over realizations")
-    table.add_argument("--seed", type=int, default=0, help="critical-field: bootstrap seed")
-    table.add_argument("--summary", help="consistency: also write the averages over the transition region here")
-    table.add_argument("--critical", help="summary: the critical-field table (.csv)")
-    table.add_argument("--transition", help="summary: the transition-region table (.csv)")
-    table.add_argument("--consistency", help="summary: the consistency-summary table (.csv)")
-    table.add_argument("--fraction", type=float, default=0.5, help="summary: state fraction of the headline h_c (default 0.5)")
-    table.add_argument("--h-eth", type=float, help="consistency --summary: the ETH training field (TR lies above)")
-    table.add_argument("--h-mbl", type=float, help="consistency --summary: the MBL training field (TR lies below)")
-    table.add_argument("--realization", type=int, default=0, help="single-realization: the realization (default 0)")
-    table.add_argument("--window", type=int, default=512, help="single-realization: consecutive eigenstates per window")
-    table.add_argument("--middle-states", type=int, default=100, help="single-realization: states of the fine structure")
-    table.add_argument("--fine-structure", help="single-realization: also write the fine-structure table here")
-    table.add_argument("--levels", help="levels-vs-network, summary: the level statistics table (.csv)")
-    table.add_argument("--phase", help="levels-vs-network: the phase-diagram table (.csv)")
-    table.add_argument("--eps-min", type=float, default=0.0)
-    table.add_argument("--eps-max", type=float, default=1.0)
-    table.add_argument("--out", required=True, help="output table (.csv; a .parquet is written beside it)")
-    table.add_argument("--quiet", action="store_true")
-    table.set_defaults(handler=_table)
-
-    confusion = commands.add_parser("confusion", help="learning by confusion on the spectra of one N (writes .csv and .parquet)")
-    confusion.add_argument("samples", nargs="+", help="sample stores of one N, every hbar")
-    _add_input_options(confusion)
-    confusion.add_argument("--eps", type=_floats, default=(0.5,), help="energy-density bin centres, e.g. 0.3,0.5")
-    confusion.add_argument("--eps-width", type=float, default=0.1, help="bin width: states with |eps - centre| <= width/2")
-    confusion.add_argument("--max-per-sample", type=int, help="states per sample and bin (seeded choice)")
-    confusion.add_argument("--repeats", type=int, default=3, help="networks per trial point (default 3)")
-    confusion.add_argument("--n-hidden", type=int, default=64)
-    confusion.add_argument("--steps", type=int, default=1000)
-    confusion.add_argument("--batch", type=int, default=100)
-    confusion.add_argument("--mu", type=float, default=0.0, help="weight decay of the first-layer weights")
-    confusion.add_argument("--learning-rate", type=float, default=1e-3)
-    confusion.add_argument("--seed", type=int, default=0)
-    confusion.add_argument("--out", required=True, help="per-network table (.csv; a .parquet is written beside it)")
-    confusion.add_argument("--quiet", action="store_true")
-    confusion.set_defaults(handler=_confusion)
-
-    sizes = commands.add_parser("finite-size", help="energy-resolved transition: r and network curves, crossings, "
-                                                    "scaling collapse (writes .csv and .parquet)")
-    sizes.add_argument("samples", nargs="+", help="sample stores of every N and hbar")
-    sizes.add_argument("--classified", nargs="*", default=[], help="classification stores, one per N (half-chain main ensemble)")
-    sizes.add_argument("--confusion", nargs="*", default=[], help="per-network tables of 'mblnn confusion' (.csv)")
-    sizes.add_argument("--eps", type=_floats, default=(0.5,), help="energy-density bin centres")
-    sizes.add_argument("--eps-width", type=float, default=0.1, help="bin width: states with |eps - centre| <= width/2")
-    sizes.add_argument("--level", type=float, default=0.5, help="network confidence level of the transition line")
-    sizes.add_argument("--fit-range", type=_floats, required=True, help="hbar window of the scaling collapse, e.g. 1,6")
-    sizes.add_argument("--degree", type=int, default=3, help="polynomial degree of the scaling function")
-    sizes.add_argument("--network-range", type=_floats, default=(0.02, 0.98),
-                       help="network confidences (disorder means) that enter the collapse (default 0.02,0.98)")
-    sizes.add_argument("--replicas", type=int, default=200, help="bootstrap replicas")
-    sizes.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    sizes.add_argument("--out", required=True, help="mobility-edge table (.csv)")
-    sizes.add_argument("--crossings", required=True, help="transition-point table (.csv)")
-    sizes.add_argument("--scaling", required=True, help="scaling-collapse table (.csv)")
-    sizes.add_argument("--quiet", action="store_true")
-    sizes.set_defaults(handler=_finite_size)
-
-    plot = commands.add_parser("plot", help="draw a table (writes .png and .pdf)")
-    plot.add_argument("kind", choices=PLOT_KINDS)
-    plot.add_argument("table", help="the table (.csv) of the same kind")
-    plot.add_argument("--crossings", help="mobility-edge: the transition-point table to draw over it")
-    plot.add_argument("--out", required=True, help="output figure (.png; a .pdf is written beside it)")
-    plot.add_argument("--quiet", action="store_true")
-    plot.set_defaults(handler=_plot)
+    for name, (text, arguments, handler, quiet) in COMMANDS.items():
+        command = commands.add_parser(name, help=text, description=text)
+        arguments(command)
+        if quiet:
+            command.add_argument("--quiet", action="store_true")
+        command.set_defaults(handler=handler)
     return parser
 
 

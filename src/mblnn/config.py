@@ -8,9 +8,9 @@ are reported one line per problem, each naming the offending key path (``dense.d
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,7 +141,7 @@ def _physics_errors(config: dict) -> Iterator[str]:
 def _memory_errors(config: dict, machine_mem_mb: int | None = None) -> Iterator[str]:
     """Sizes whose diagonalization jobs would need more than ``resources.max_mem_mb`` (or, when the
     jobs run on this machine, more than its ``machine_mem_mb``)."""
-    from mblnn.resources import diagonalize_mem_mb
+    from mblnn.solve.cost import job_mem_mb
     from mblnn.units import format_megabytes
 
     limit, what = config["resources"]["max_mem_mb"], "resources.max_mem_mb"
@@ -149,7 +149,8 @@ def _memory_errors(config: dict, machine_mem_mb: int | None = None) -> Iterator[
         limit, what = machine_mem_mb, "the memory of this machine, where the jobs run"
     for i, N in enumerate(config["sizes"]):
         try:
-            need = diagonalize_mem_mb(config, N)
+            need = job_mem_mb(solver_for(config, N), sector_dimension(N, config["model"]["sz"]),
+                              config["solver"]["mpi_ranks"], config["dense"]["driver"])
         except InputError:
             continue  # an impossible sector, reported above
         if need <= limit:
@@ -159,7 +160,7 @@ def _memory_errors(config: dict, machine_mem_mb: int | None = None) -> Iterator[
                   f"shift_invert.nev eigenpairs per target energy density" if solver != "shift_invert" else
                   "spread the job over more nodes (solver.mpi_ranks), or choose a smaller N")
         yield (f"config key sizes[{i}]: N={N} with the {solver} solver needs about {format_megabytes(need)} per job "
-               f"(with the safety factor of mblnn.resources), more than {what} = "
+               f"(with the safety factor of mblnn.solve.cost), more than {what} = "
                f"{format_megabytes(limit)}; {advice}")
 
 
@@ -186,11 +187,55 @@ def _finite_size_errors(config: dict) -> Iterator[str]:
                            f"(N = {shift_invert} have states only near shift_invert.targets)")
 
 
+@functools.cache
+def _schema(schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
+    with open(schema_path) as handle:
+        return yaml.safe_load(handle)
+
+
+def default(key: str):
+    """The schema's default of a dotted config key, e.g. ``default("training.steps")``: the one place where a
+    default is written (library signatures and dataclasses take theirs from here)."""
+    node = _schema()
+    for part in key.split("."):
+        try:
+            node = node["properties"][part]
+        except KeyError:
+            raise KeyError(f"{key}: no such key in {DEFAULT_SCHEMA.name}") from None
+    if "default" not in node:
+        raise KeyError(f"{key}: the schema gives no default")
+    return copy.deepcopy(node["default"])
+
+
+def validate_sections(config: dict, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
+    """Validate a partial campaign config (some sections, as a command receives them from a rule or a user's JSON)
+    against the schema, filling every default; campaign-wide checks (sizes, hbar grid, memory) are not made.
+    Raises :class:`ConfigError` naming each offending key."""
+    schema = {**_schema(schema_path), "required": []}
+    config = copy.deepcopy(config)
+    problems = list(_schema_errors(config, schema))
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return config
+
+
+def parse_config_json(text: str) -> dict:
+    """``--config`` of the commands: a JSON object of config sections (``{"training": {"steps": 100}}``), validated
+    and completed with the schema's defaults by :func:`validate_sections`."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--config: not JSON ({error})") from error
+    if not isinstance(value, dict):
+        raise ConfigError("--config: expected a JSON object of config sections, e.g. {\"training\": {\"steps\": 100}}")
+    return validate_sections(value)
+
+
 def validate_config(config: dict, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
     """Validate ``config`` in place (defaults filled in) and return it; raise :class:`ConfigError`."""
-    with open(schema_path) as handle:
-        schema = yaml.safe_load(handle)
-    problems = list(_schema_errors(config, schema))
+    problems = list(_schema_errors(config, _schema(schema_path)))
     if not problems:
         problems = list(_expand_hbar_grid(config))
     if not problems:
@@ -252,41 +297,9 @@ def _cut_offsets(config: dict, N: int) -> tuple[str, list[int]]:
     return "cut_offsets", config["cut_offsets"]
 
 
-def realization_indices(config: dict) -> list[int]:
-    """The disorder realizations of the campaign: 0 .. realizations-1, or the one pattern of a
-    single_realization campaign."""
-    if config["campaign"]["type"] == "single_realization":
-        return [int(config["campaign"]["realization"])]
-    return list(range(config["realizations"]))
-
-
 def cuts_for(config: dict, N: int) -> list[int]:
     """Entanglement cuts N_A of chain length ``N``: N/2 + offset for ``cut_offsets_by_size[N]`` or ``cut_offsets``."""
     return sorted({N // 2 + offset for offset in _cut_offsets(config, N)[1]})
-
-
-def training_cuts(config: dict, N: int, variant: str) -> list[int]:
-    """Cuts with an ensemble of ``variant``: every cut of N if the variant has ``all_cuts``, else N/2
-    (or the cut nearest to it)."""
-    cuts = cuts_for(config, N)
-    if config["training"]["variants"][variant].get("all_cuts", False):
-        return cuts
-    return [_nearest_half_chain(cuts, N)]
-
-
-def _nearest_half_chain(cuts: list[int], N: int) -> int:
-    return min(cuts, key=lambda N_A: abs(N_A - N // 2))
-
-
-def half_chain_cut(config: dict, N: int, variant: str) -> int:
-    """The cut of ``variant``'s ensembles for N nearest to the half chain N_A = N/2 (the paper's cut)."""
-    return _nearest_half_chain(training_cuts(config, N, variant), N)
-
-
-def ensembles(config: dict) -> list[tuple[int, int, str]]:
-    """Every (N, N_A, variant) of the campaign that trains an ensemble."""
-    return [(N, N_A, variant) for N in config["sizes"] for variant in config["training"]["variants"]
-            for N_A in training_cuts(config, N, variant)]
 
 
 #: training keys a variant may override (besides its own delta and mu)
@@ -294,85 +307,19 @@ VARIANT_OVERRIDES = ("optimizer", "learning_rate", "steps", "cost_reduction", "f
                      "hidden_layers")
 
 
-def variant_training(config: dict, variant: str) -> dict:
-    """The ``training`` section as ``variant`` trains: its delta and mu, and its overrides of
-    :data:`VARIANT_OVERRIDES`."""
+def variant_training(config: dict, variant: str | None = None) -> dict:
+    """The ``training`` section as ``variant`` trains (``None``: the first variant): its delta and mu, and its
+    overrides of :data:`VARIANT_OVERRIDES`."""
     t = config["training"]
+    if variant is None:
+        variant = next(iter(t["variants"]))
+    if variant not in t["variants"]:
+        raise ConfigError(f"config key training.variants: no variant {variant!r} (variants: {', '.join(t['variants'])})")
     v = t["variants"][variant]
     return {**{k: t[k] for k in t if k != "variants"}, **{k: v[k] for k in VARIANT_OVERRIDES if k in v},
             "delta": v["delta"], "mu": v["mu"]}
 
 
-def _floor_argument(floor: float | None) -> str:
-    return "none" if floor is None else repr(float(floor))
-
-
-def training_arguments(config: dict, variant: str) -> str:
-    """The ``mblnn train`` options of ``variant`` (everything of ``training`` that affects the result)."""
-    t = variant_training(config, variant)
-    arguments = [
-        "--h-eth", repr(float(t["h_eth"])), "--h-mbl", repr(float(t["h_mbl"])), "--fraction", repr(float(t["fraction"])),
-        "--input", t["input"], "--floor", _floor_argument(t["floor"]),
-        "--edge-fraction", repr(float(t["edge_fraction"])), "--tr-max-spectra", str(t["tr_max_spectra"]),
-        "--members", str(t["members"]), "--n-hidden", str(t["n_hidden"]), "--hidden-layers", str(t["hidden_layers"]),
-        "--steps", str(t["steps"]),
-        "--batch", str(t["batch"]), "--cost-reduction", t["cost_reduction"], "--optimizer", t["optimizer"],
-        "--learning-rate", repr(float(t["learning_rate"])), "--init-std", repr(float(t["init_std"])), "--seed", str(t["seed"]),
-        "--delta", repr(float(t["delta"])), "--mu", repr(float(t["mu"])),
-    ] + (["--trim-tr"] if t["trim_tr"] else [])
-    return " ".join(shlex.quote(a) for a in arguments)
-
-
-def confusion_arguments(config: dict) -> str:
-    """The ``mblnn confusion`` options from ``finite_size`` (everything that affects the result)."""
-    section = config["finite_size"]
-    c = section["confusion"]
-    arguments = [
-        "--fraction", repr(float(config["training"]["fraction"])), "--input", config["training"]["input"],
-        "--floor", _floor_argument(config["training"]["floor"]),
-        "--eps", ",".join(map(repr, map(float, c["eps"]))), "--eps-width", repr(float(section["eps_width"])),
-        "--max-per-sample", str(c["max_per_sample"]), "--repeats", str(c["repeats"]), "--n-hidden", str(c["n_hidden"]),
-        "--steps", str(c["steps"]), "--batch", str(c["batch"]), "--learning-rate", repr(float(c["learning_rate"])),
-        "--mu", repr(float(c["mu"])), "--seed", str(c["seed"]),
-    ]
-    return " ".join(shlex.quote(a) for a in arguments)
-
-
-def finite_size_arguments(config: dict) -> str:
-    """The ``mblnn finite-size`` options from ``finite_size``."""
-    section = config["finite_size"]
-    arguments = [
-        "--eps", ",".join(map(repr, map(float, section["eps"]))), "--eps-width", repr(float(section["eps_width"])),
-        "--level", repr(float(section["level"])), "--fit-range", ",".join(map(repr, map(float, section["fit_range"]))),
-        "--degree", str(section["degree"]), "--replicas", str(section["replicas"]), "--seed", str(section["seed"]),
-        "--network-range", ",".join(map(repr, map(float, section["network_range"]))),
-    ]
-    return " ".join(shlex.quote(a) for a in arguments)
-
-
 def solver_for(config: dict, N: int) -> str:
     """Eigensolver of chain length ``N``: ``solver.by_size[N]`` or ``solver.default``."""
     return config["solver"]["by_size"].get(str(N), config["solver"]["by_size"].get(N, config["solver"]["default"]))
-
-
-def uses_mpi(config: dict, N: int) -> bool:
-    return solver_for(config, N) in ("dense_mpi", "shift_invert")
-
-
-def solver_arguments(config: dict, N: int) -> str:
-    """The ``mblnn spectrum`` options that select and configure the eigensolver of chain length N.
-
-    Only the settings of the solver actually used appear, so that editing, say, the shift-invert
-    targets reruns the shift-invert samples and nothing else.
-    """
-    solver = solver_for(config, N)
-    arguments = ["--solver", solver]
-    if solver in ("dense", "auto"):
-        arguments += ["--driver", config["dense"]["driver"]]
-    if solver in ("shift_invert", "auto"):
-        si = config["shift_invert"]
-        arguments += ["--targets", ",".join(map(repr, map(float, si["targets"]))), "--nev", str(si["nev"]),
-                      "--tol", repr(float(si["tol"])), "--residual-tol", repr(float(si["residual_tol"]))]
-        for key, value in sorted(si["petsc_options"].items()):
-            arguments += ["--petsc-option", f"{key}={value}"]
-    return " ".join(shlex.quote(a) for a in arguments)

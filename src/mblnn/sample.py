@@ -16,6 +16,7 @@ from mblnn import __version__
 from mblnn.model.basis import SectorBasis, n_up_for_sector, sector_dimension
 from mblnn.model.disorder import check_hbar, explicit_fields, random_fields
 from mblnn.observables.entanglement import CutEntanglement, check_cuts, entanglement
+from mblnn.config import default
 from mblnn.errors import InputError, MemoryBudgetError
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
@@ -43,11 +44,11 @@ class SampleSpec:
 
     N: int
     hbar: float
-    seed: int = 0
+    seed: int = default("seed")
     realization: int = 0
     cuts: tuple[int, ...] = ()
-    J: float = 1.0
-    sz: float = 0.0
+    J: float = default("model.J")
+    sz: float = default("model.sz")
     fields: tuple[float, ...] | None = None
 
     def validated(self) -> "SampleSpec":
@@ -61,7 +62,8 @@ class SampleSpec:
         fields = None if self.fields is None else tuple(explicit_fields(self.fields, self.N))
         if fields is None:
             random_fields(self.seed, self.N, self.realization, self.hbar)  # validates seed/realization
-        return SampleSpec(self.N, float(self.hbar), self.seed, self.realization, cuts, float(self.J), self.sz, fields)
+        return SampleSpec(int(self.N), float(self.hbar), int(self.seed), int(self.realization), cuts, float(self.J), float(self.sz),
+                          fields)
 
     def resolved_fields(self) -> np.ndarray:
         if self.fields is not None:
@@ -138,14 +140,14 @@ def choose_solver(spec: SampleSpec, solver: str, driver: str, targets, max_memor
 
 def diagonalize_sample(
     spec: SampleSpec,
-    driver: str = DEFAULT_DRIVER,
-    entanglement_method: str = "svd",
+    driver: str = default("dense.driver"),
+    entanglement_method: str = default("dense.entanglement_method"),
     max_memory: int | None = None,
-    solver: str = "dense",
+    solver: str = default("solver.default"),
     targets=(),
-    nev: int = 100,
-    tol: float = 1e-10,
-    residual_tol: float = 1e-8,
+    nev: int = default("shift_invert.nev"),
+    tol: float = default("shift_invert.tol"),
+    residual_tol: float = default("shift_invert.residual_tol"),
     petsc_options: dict | None = None,
 ) -> SampleResult | None:
     """One sample from parameters to physics: validate, build H, diagonalize, entanglement, r.
@@ -287,6 +289,13 @@ def _shift_invert(spec, H, fields, targets, nev, tol, residual_tol, petsc_option
         targets=np.asarray(targets), window=np.repeat(np.arange(len(windows)), [w.energies.size for w in windows]),
         residuals=residuals,
     )
+
+
+def solver_settings(config: dict) -> dict:
+    """The keyword arguments of :func:`diagonalize_sample` from the config sections ``dense`` and ``shift_invert``."""
+    dense, si = config["dense"], config["shift_invert"]
+    return {"driver": dense["driver"], "entanglement_method": dense["entanglement_method"], "targets": tuple(si["targets"]),
+            "nev": si["nev"], "tol": si["tol"], "residual_tol": si["residual_tol"], "petsc_options": {key: str(value) for key, value in si["petsc_options"].items()}}
 
 
 def parse_cuts(text: str | Sequence[int]) -> tuple[int, ...]:

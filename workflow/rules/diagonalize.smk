@@ -2,23 +2,18 @@
 # Zarr store. Two rules for the two kinds of job, chosen per N by the config's solver: `diagonalize`
 # (dense LAPACK, one process; small N are grouped for clusters) and `diagonalize_mpi` (SLEPc
 # shift-invert or ScaLAPACK, launched as `{resources.mpi} -n {resources.tasks}`: mpiexec here, srun
-# under the Slurm profile). Every config value that affects the result is a param, so editing it
-# reruns exactly these jobs; launcher and rank count are resources (results do not depend on them).
+# under the Slurm profile). The config keys of the solve are the param `config` (editing one reruns
+# exactly these jobs); launcher and rank count are resources (results do not depend on them).
 
 SPECTRUM_PARAMS = dict(
-    seed=lambda wc: config["seed"],
-    J=lambda wc: config["model"]["J"],
-    sz=lambda wc: config["model"]["sz"],
+    solver=lambda wc: solver_for(config, int(wc.N)),
     cuts=lambda wc: ",".join(map(str, cuts_for(config, int(wc.N)))),
-    solver=lambda wc: solver_arguments(config, int(wc.N)),
-    method=lambda wc: config["dense"]["entanglement_method"],
+    config=lambda wc: spectrum_config(config, int(wc.N)),
 )
 SPECTRUM = (
-    "mblnn spectrum --N {wildcards.N} --hbar {wildcards.hbar} --seed {params.seed} "
-    "--realization {wildcards.realization} --cuts {params.cuts} --J {params.J} --sz {params.sz} "
-    "{params.solver} --entanglement-method {params.method} --out {output} > {log} 2>&1"
+    "mblnn spectrum --N {wildcards.N} --hbar {wildcards.hbar} --realization {wildcards.realization} "
+    "--cuts {params.cuts} --solver {params.solver} --config {params.config:q} --out {output} > {log} 2>&1"
 )
-SAMPLE = "results/samples/N{N}/hbar{hbar}/r{realization}.zarr"
 SAMPLE_LOG = "results/logs/diagonalize/N{N}/hbar{hbar}/r{realization}.log"
 
 
@@ -28,7 +23,7 @@ rule diagonalize:
     params:
         **SPECTRUM_PARAMS,
     wildcard_constraints:
-        N=sizes_regex(mpi=False),
+        N=sizes_regex(config, mpi=False),
     group: diagonalize_group
     resources:
         mem_mb=lambda wc, attempt: diagonalize_mem_mb(config, int(wc.N)) * attempt,  # a retry gets more
@@ -47,7 +42,7 @@ rule diagonalize_mpi:
     params:
         **SPECTRUM_PARAMS,
     wildcard_constraints:
-        N=sizes_regex(mpi=True),
+        N=sizes_regex(config, mpi=True),
     threads: config["solver"]["mpi_ranks"]  # so that local runs count every rank as a core
     resources:
         mpi=config["solver"]["mpi_launcher"],

@@ -1,14 +1,15 @@
-# Ensembles (Eq. 7/8) per (N, cut, variant), per-eigenstate classification, and dreaming.
-# Every training setting is a param: changing one retrains and reclassifies, never rediagonalizes.
+# Ensembles (Eq. 7/8) per (N, cut, variant), per-eigenstate classification, dreaming, and learning by
+# confusion (finite_size). The param `config` holds every key a job depends on: changing one retrains and
+# reclassifies, never rediagonalizes.
 
 
 rule train:
     input:
-        lambda wc: sample_paths(int(wc.N)),
+        lambda wc: sample_paths(config, wc.N),
     output:
-        "results/ensembles/N{N}/cut{N_A}/{variant}.npz",
+        ENSEMBLE,
     params:
-        options=lambda wc: training_arguments(config, wc.variant),
+        config=lambda wc: training_config(config, wc.variant),
     threads: config["training"]["threads"]
     resources:
         mem_mb=lambda wc, input: 2000 + 4 * input.size_mb,
@@ -17,17 +18,18 @@ rule train:
     log:
         "results/logs/train/N{N}/cut{N_A}/{variant}.log",
     shell:
-        "mblnn train {input} --cut {wildcards.N_A} {params.options} --out {output} > {log} 2>&1"
+        "mblnn train {input} --cut {wildcards.N_A} --variant {wildcards.variant} --config {params.config:q} "
+        "--out {output} > {log} 2>&1"
 
 
 rule classify:
     input:
-        samples=lambda wc: sample_paths(int(wc.N)),
-        ensemble="results/ensembles/N{N}/cut{N_A}/{variant}.npz",
+        samples=lambda wc: sample_paths(config, wc.N),
+        ensemble=ENSEMBLE,
     output:
-        directory("results/classified/N{N}/cut{N_A}/{variant}.zarr"),
+        directory(CLASSIFIED),
     params:
-        threshold=lambda wc: config["analysis"]["threshold"],
+        config=lambda wc: job_config(config, "analysis.threshold"),
     threads: 1
     conda:
         "../../envs/learning.yaml"
@@ -35,28 +37,40 @@ rule classify:
         "results/logs/classify/N{N}/cut{N_A}/{variant}.log",
     shell:
         "mblnn classify {input.samples} --ensemble {input.ensemble} --variant {wildcards.variant} "
-        "--threshold {params.threshold} --out {output} > {log} 2>&1"
+        "--config {params.config:q} --out {output} > {log} 2>&1"
 
 
 rule dream:
     input:
-        samples=lambda wc: sample_paths(int(wc.N)),
-        ensemble="results/ensembles/N{N}/cut{N_A}/{variant}.npz",
+        samples=lambda wc: sample_paths(config, wc.N),
+        ensemble=ENSEMBLE,
     output:
-        "results/dreams/N{N}/cut{N_A}/{variant}_{target}.npz",
+        DREAM,
     params:
-        networks=config["dreaming"]["networks"],
-        steps=config["dreaming"]["steps"],
-        step_size=config["dreaming"]["step_size"],
-        window=",".join(map(str, config["dreaming"]["window"])),
-        max_start=config["dreaming"]["max_start"],
-        seed=config["training"]["seed"],
+        config=lambda wc: job_config(config, "dreaming.networks", "dreaming.steps", "dreaming.step_size",
+                                     "dreaming.window", "dreaming.max_start", "training.seed"),
     threads: config["training"]["threads"]
     conda:
         "../../envs/learning.yaml"
     log:
         "results/logs/dream/N{N}/cut{N_A}/{variant}_{target}.log",
     shell:
-        "mblnn dream {input.samples} --ensemble {input.ensemble} --target {wildcards.target} --networks {params.networks} "
-        "--steps {params.steps} --step-size {params.step_size} --window {params.window} --max-start {params.max_start} "
-        "--seed {params.seed} --out {output} > {log} 2>&1"
+        "mblnn dream {input.samples} --ensemble {input.ensemble} --target {wildcards.target} "
+        "--config {params.config:q} --out {output} > {log} 2>&1"
+
+
+rule confusion:
+    input:
+        lambda wc: sample_paths(config, wc.N),
+    output:
+        multiext("results/finite_size/confusion/N{N}", ".csv", ".parquet"),
+    params:
+        cut=lambda wc: half_chain_cut(config, int(wc.N), main_variant(config)),
+        config=lambda wc: confusion_config(config),
+    threads: config["training"]["threads"]
+    conda:
+        "../../envs/learning.yaml"
+    log:
+        "results/logs/confusion/N{N}.log",
+    shell:
+        "mblnn confusion {input} --cut {params.cut} --config {params.config:q} --out {output[0]} > {log} 2>&1"

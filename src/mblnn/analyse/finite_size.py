@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mblnn.config import default
 from mblnn.learn.classify import Classification
 from mblnn.errors import InputError
 from mblnn.analyse.scaling import (
@@ -127,8 +128,8 @@ def mobility_edge_table(ratios: Curves, network: Curves | None = None) -> pd.Dat
 CROSSING_COLUMNS = ["method", "eps", "N_small", "N_large", "hbar_c", "error", "found"]
 
 
-def crossing_table(ratios: Curves, network: Curves | None = None, level: float = 0.5, replicas: int = 200,
-                   seed: int = 0) -> pd.DataFrame:
+def crossing_table(ratios: Curves, network: Curves | None = None, level: float = default("finite_size.level"),
+                   replicas: int = default("finite_size.replicas"), seed: int = default("finite_size.seed")) -> pd.DataFrame:
     """Transition points per ε with bootstrap errors: ``gap_ratio`` — crossing of r between
     consecutive N (N_small, N_large); ``network`` — the network's ``level`` line per N
     (N_small = N_large = N). Columns: method, eps, N_small, N_large, hbar_c, error, found."""
@@ -147,8 +148,8 @@ def crossing_table(ratios: Curves, network: Curves | None = None, level: float =
     return table.rename(columns={"value": "hbar_c"}).astype({"N_small": np.int64, "N_large": np.int64})
 
 
-def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], degree: int = 3, replicas: int = 100,
-                  seed: int = 0, value_ranges: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
+def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], degree: int = default("finite_size.degree"),
+                  replicas: int = default("finite_size.replicas"), seed: int = default("finite_size.seed"), value_ranges: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Scaling collapse y = f((h̄ - h̄_c) N^{1/ν}) per observable (``curves``: name → Curves) and ε,
     for every largest size N_max (sizes N_min … N_max, at least two): the drift of h̄_c and ν with
     the sizes included. Columns: observable, eps, N_min, N_max, n_sizes, hbar_c, hbar_c_error, nu,
@@ -176,7 +177,7 @@ def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], 
 
 
 def confusion_spectra(paths: Iterable[str | os.PathLike], settings, eps: Sequence[float], width: float,
-                      max_per_sample: int | None = None, seed: int = 0) -> tuple[dict[float, tuple[np.ndarray, np.ndarray]], int]:
+                      max_per_sample: int | None = None, seed: int = default("finite_size.confusion.seed")) -> tuple[dict[float, tuple[np.ndarray, np.ndarray]], int]:
     """Network inputs of the states in each ε bin of every sample store (one N), with each
     spectrum's h̄: ``({eps: (features (n, n_in), hbar (n,))}, N)``; each store is read once for all
     bins. ``max_per_sample`` caps the states per sample and bin by a seeded choice (the same number

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from mblnn.config import default
 from mblnn.learn.classify import Classification
 
 
@@ -26,7 +27,7 @@ def ensemble_confidence(c: Classification) -> np.ndarray:
     return c.group["mean"][:]
 
 
-def phase_diagram_table(classifications: Iterable[Classification], eps_bins: int = 10, threshold: float = 0.9) -> pd.DataFrame:
+def phase_diagram_table(classifications: Iterable[Classification], eps_bins: int = default("analysis.eps_bins"), threshold: float = default("analysis.threshold")) -> pd.DataFrame:
     """Fig. 1: disorder-averaged MBL confidence per (N, N_A, variant, hbar, ε bin).
 
     Columns: N, N_A, variant, hbar, eps_low, eps_high, confidence (mean over realizations of the
@@ -172,7 +173,7 @@ CORRELATIONS = {
 
 
 def critical_field_table(curves: pd.DataFrame, per_realization: pd.DataFrame, fractions: Sequence[float],
-                         replicas: int = 200, seed: int = 0) -> pd.DataFrame:
+                         replicas: int = default("analysis.replicas"), seed: int = default("analysis.seed")) -> pd.DataFrame:
     """Fig. 3a/3b: h̄_c per (N, N_A, variant, threshold, fraction) read from the disorder-averaged
     curve (the mean over realizations of each realization's MBL fraction) by linear interpolation,
     with a bootstrap over realizations; and the Fig. 3b correlations over realizations.
@@ -223,7 +224,7 @@ def critical_field_table(curves: pd.DataFrame, per_realization: pd.DataFrame, fr
     return pd.DataFrame(rows).astype({"N": np.int64, "N_A": np.int64, "n_realizations": np.int64, "n_undetermined": np.int64})
 
 
-def consistency_table(classifications: Iterable[Classification], threshold: float = 0.9) -> pd.DataFrame:
+def consistency_table(classifications: Iterable[Classification], threshold: float = default("analysis.threshold")) -> pd.DataFrame:
     """Fig. 9 and Appendix C: agreement between the networks of one ensemble, per (N, N_A, variant, hbar).
 
     Each network puts a state in one of three categories: MBL (confidence > threshold), ETH
@@ -299,7 +300,7 @@ def levels_vs_network_table(levels: pd.DataFrame, phase: pd.DataFrame, window: t
     return levels.merge(wide.reset_index(), on=["N", "hbar"], how="left")
 
 
-def transition_region_table(classifications: Iterable[Classification], threshold: float = 0.9) -> pd.DataFrame:
+def transition_region_table(classifications: Iterable[Classification], threshold: float = default("analysis.threshold")) -> pd.DataFrame:
     """Figs. 8 and 10: the transition region per (N, N_A, variant, hbar) over all states and realizations.
 
     Columns: N, N_A, variant, hbar, confidence (mean ensemble confidence), fraction_mbl,
@@ -322,7 +323,7 @@ def transition_region_table(classifications: Iterable[Classification], threshold
     return pd.concat(frames, ignore_index=True)[columns].sort_values(["N", "N_A", "variant", "hbar"], ignore_index=True)
 
 
-def single_realization_table(c: Classification, realization: int = 0, window: int = 512, threshold: float = 0.9) -> pd.DataFrame:
+def single_realization_table(c: Classification, realization: int = default("analysis.single_realization.realization"), window: int = default("analysis.single_realization.window"), threshold: float = default("analysis.threshold")) -> pd.DataFrame:
     """Fig. 4: one realization across h̄, in windows of ``window`` consecutive eigenstates (energy order).
 
     Columns: N, N_A, variant, realization, hbar, window, eps_mean, entropy_std (standard deviation of
@@ -359,7 +360,7 @@ def single_realization_table(c: Classification, realization: int = 0, window: in
                   "fraction_uncertain"]]
 
 
-def fine_structure_table(c: Classification, realization: int = 0, states: int = 100) -> pd.DataFrame:
+def fine_structure_table(c: Classification, realization: int = default("analysis.single_realization.realization"), states: int = default("analysis.single_realization.middle_states")) -> pd.DataFrame:
     """Fig. 4 (bottom): the ``states`` eigenstates in the middle of the spectrum of one realization,
     per h̄: columns N, N_A, variant, realization, hbar, state (index in energy order), eps,
     schmidt_gap, confidence (ensemble mean)."""
@@ -378,7 +379,7 @@ def fine_structure_table(c: Classification, realization: int = 0, states: int = 
     return table
 
 
-def spatial_structure_table(classifications: Sequence[Classification], threshold: float = 0.9) -> pd.DataFrame:
+def spatial_structure_table(classifications: Sequence[Classification], threshold: float = default("analysis.threshold")) -> pd.DataFrame:
     """Fig. 6: per (N, hbar), how the categories of each eigenstate agree across entanglement cuts
     (one classification store per cut, same N, variant and samples).
 

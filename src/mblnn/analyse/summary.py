@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mblnn.config import default
 from mblnn.analyse.phase import CORRELATIONS, interpolated_crossing
 from mblnn.learn.classify import Classification
 from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
@@ -44,7 +45,7 @@ def gap_ratio_midpoint(levels: pd.DataFrame) -> pd.DataFrame:
 
 def campaign_summary(classifications: list[Classification], critical: pd.DataFrame, levels: pd.DataFrame,
                      transition: pd.DataFrame, consistency: pd.DataFrame, h_eth: float, h_mbl: float,
-                     threshold: float = 0.9, fraction: float = 0.5) -> pd.DataFrame:
+                     threshold: float = default("analysis.threshold"), fraction: float = default("analysis.critical_fraction")) -> pd.DataFrame:
     """The headline table (module docstring) from the opened classification stores and the tables
     ``critical_field``, ``level_statistics``, ``transition_region`` and ``consistency_summary``."""
     eta = pd.DataFrame([{"N": c.N, "N_A": int(c.attrs["cut"]), "variant": str(c.attrs.get("variant", "main")),

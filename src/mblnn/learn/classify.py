@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from mblnn.config import default
 from mblnn.store.atomic import atomic_write
 from mblnn.learn.features import FeatureSettings, sample_features
 from mblnn.errors import InputError
@@ -73,7 +74,7 @@ def _sha256(path: str | os.PathLike) -> str:
 
 def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[float], realization: Sequence[int],
                          fields: np.ndarray, members: Sequence[int], test_accuracy: Sequence[float], n_states: int,
-                         rows: Iterable[dict], threshold: float = 0.9) -> Path:
+                         rows: Iterable[dict], threshold: float = default("analysis.threshold")) -> Path:
     """Write a classification store (schema in the module docstring), atomically.
 
     ``rows`` yields, sample by sample in the order of ``hbar``/``realization``, a mapping with
@@ -128,7 +129,7 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
 
 
 def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.PathLike], out: str | os.PathLike,
-                     variant: str = "main", threshold: float = 0.9) -> Path:
+                     variant: str = "main", threshold: float = default("analysis.threshold")) -> Path:
     """Classify every state of every sample store in ``paths`` with the ensemble saved at
     ``ensemble_path`` and write the store ``out`` (schema in the module docstring); ``variant``
     labels the ensemble (cost weights) in the tables."""

@@ -25,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, TrainingConfig, TrainingData, train_ensemble
 
@@ -42,7 +43,7 @@ def confusion_labels(hbar: np.ndarray, trials: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(hbar, float)[None, :] > np.asarray(trials, float)[:, None], MBL, ETH).astype(np.int64)
 
 
-def learning_by_confusion(features: np.ndarray, hbar: np.ndarray, config: TrainingConfig, repeats: int = 3,
+def learning_by_confusion(features: np.ndarray, hbar: np.ndarray, config: TrainingConfig, repeats: int = default("finite_size.confusion.repeats"),
                           trials: np.ndarray | None = None) -> pd.DataFrame:
     """Train ``repeats`` networks per trial point on ``features (n, n_in)`` of spectra at ``hbar (n,)``.
 
@@ -116,3 +117,31 @@ def confusion_transitions(per_network: pd.DataFrame) -> pd.DataFrame:
         best, spread = confusion_transition(part)
         rows.append({"method": "confusion", "eps": eps, "N_small": N, "N_large": N, "hbar_c": best, "error": spread, "found": 1.0})
     return pd.DataFrame(rows)
+
+
+def confusion_from_samples(paths, cut: int, training: dict, section: dict, report=None) -> pd.DataFrame:
+    """Learning by confusion on the spectra of cut N_A = ``cut`` of the sample stores ``paths`` (one N, every h̄),
+    per ε bin of ``section`` (the ``finite_size`` config section; its ``confusion`` part sets the networks) with
+    the network inputs of ``training`` (fraction, input, floor). One row per network (:func:`learning_by_confusion`)
+    with N and eps; ``report(N, eps, n_spectra, per_network, seconds)`` is called after each bin."""
+    import time
+
+    from mblnn.analyse.finite_size import confusion_spectra
+    from mblnn.learn.features import FeatureSettings
+
+    c = section["confusion"]
+    settings = FeatureSettings.from_training(training, cut)
+    # confusion (beyond the paper) keeps the optimizer and batch means it was measured with
+    config = TrainingConfig(n_hidden=c["n_hidden"], steps=c["steps"], batch=c["batch"], mu=c["mu"], optimizer="adam",
+                            cost_reduction="mean", learning_rate=c["learning_rate"], seed=c["seed"], log_every=c["steps"])
+    frames = []
+    spectra, N = confusion_spectra(paths, settings, c["eps"], section["eps_width"], c["max_per_sample"], c["seed"])
+    for eps, (features, hbar) in spectra.items():
+        started = time.perf_counter()
+        per_network = learning_by_confusion(features, hbar, config, repeats=c["repeats"])
+        per_network.insert(0, "eps", eps)
+        per_network.insert(0, "N", N)
+        frames.append(per_network)
+        if report is not None:
+            report(N, eps, len(features), per_network, time.perf_counter() - started)
+    return pd.concat(frames, ignore_index=True)

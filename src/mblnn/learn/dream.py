@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, Ensemble, _tensorflow
 
@@ -39,8 +40,8 @@ class DreamResult:
         return self.dreamed.mean(axis=0)
 
 
-def select_starts(confidence: np.ndarray, window: tuple[float, float] = (0.4, 0.6), max_start: int = 20,
-                  seed: int = 0) -> np.ndarray:
+def select_starts(confidence: np.ndarray, window: tuple[float, float] = tuple(default("dreaming.window")),
+                  max_start: int = default("dreaming.max_start"), seed: int = default("training.seed")) -> np.ndarray:
     """Indices of spectra whose ensemble-mean MBL ``confidence (n,)`` lies in ``window``: all of
     them, or a seeded uniform choice of ``max_start`` (sorted). Raises if none qualifies."""
     low, high = window
@@ -54,8 +55,8 @@ def select_starts(confidence: np.ndarray, window: tuple[float, float] = (0.4, 0.
     return candidates
 
 
-def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int = 200_000, step_size: float = 1e-4,
-          networks: int = 40, kind: str = "entanglement", progress=None) -> DreamResult:
+def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int = default("dreaming.steps"),
+          step_size: float = default("dreaming.step_size"), networks: int = default("dreaming.networks"), kind: str = "entanglement", progress=None) -> DreamResult:
     """Dream ``start (n, n_in)`` (network inputs of ``kind``) towards ``target`` ("eth"/"mbl" or 0/1)
     with the first ``networks`` members of ``ensemble``; see the module docstring. ``progress(step,
     steps)``, if given, is called about ten times."""
@@ -112,3 +113,56 @@ def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int =
     logits = ensemble.first(K).logits_per_member(dreamed)
     after = 1.0 / (1.0 + np.exp(logits[..., ETH] - logits[..., MBL]))
     return DreamResult(start=start, dreamed=dreamed, confidence_start=before, confidence_end=after, target=int(target))
+
+
+def dream_from_samples(paths, ensemble: Ensemble, target: str, dreaming: dict, seed: int, progress=None) -> dict:
+    """Dream the transition-region spectra of the sample stores ``paths`` towards ``target`` ("eth"/"mbl") with the
+    first ``dreaming["networks"]`` members of ``ensemble`` (``dreaming``: the config section; ``seed``: the training
+    seed, which chooses the starting spectra). Returns the arrays of a dream archive (:func:`write_dream`): the
+    start, each network's dream, their mean, confidences before and after, and the median spectra at h_eth and
+    h_mbl for comparison."""
+    from mblnn.learn.classify import feature_settings_of
+    from mblnn.learn.features import sample_features
+    from mblnn.store.samples import open_sample_store
+
+    settings = feature_settings_of(ensemble)
+    data = ensemble.config["data"]
+    # TD as the ensemble saw it (edges trimmed); TR too, untrimmed unless it was trained with trim_tr
+    # (ensembles from before that option trimmed TR)
+    tr_trim = data["edge_fraction"] if data.get("trim_tr", True) else None
+
+    def trim(store):
+        return tr_trim if data["h_eth"] < float(store.attrs["hbar"]) < data["h_mbl"] else data["edge_fraction"]
+    samples = [sample_features(store, settings, trim(store))
+               for store in (open_sample_store(p, cut=settings.cut) for p in paths)]
+    transition = [s for s in samples if data["h_eth"] < s.hbar < data["h_mbl"]]
+    if not transition:
+        raise InputError(f"dream: no sample store with {data['h_eth']} < hbar < {data['h_mbl']} among those given")
+    features = np.concatenate([s.features for s in transition])
+    # the start set is chosen with the networks that dream (the first K members), not the whole ensemble
+    dreamers = ensemble.first(max(1, min(dreaming["networks"], len(ensemble.members))))
+    chosen = select_starts(dreamers.confidences(features).mean(axis=0), tuple(dreaming["window"]), dreaming["max_start"],
+                           seed)
+    result = dream(dreamers, features[chosen], target, steps=dreaming["steps"], step_size=dreaming["step_size"],
+                   networks=len(dreamers.members), kind=settings.kind, progress=progress)
+
+    def typical(hbar):
+        rows = [s.features for s in samples if np.isclose(s.hbar, hbar)]
+        return np.median(np.concatenate(rows), axis=0) if rows else np.full(features.shape[1], np.nan, np.float32)
+
+    return {"start": result.start, "dreamed": result.dreamed, "mean": result.mean,
+            "confidence_start": result.confidence_start, "confidence_end": result.confidence_end,
+            "target": np.int64(result.target), "typical_eth": typical(data["h_eth"]), "typical_mbl": typical(data["h_mbl"]),
+            "kind": np.asarray(settings.kind), "steps": np.int64(dreaming["steps"]),
+            "step_size": np.float64(dreaming["step_size"]), "N": np.int64(samples[0].N), "N_A": np.int64(settings.cut)}
+
+
+def write_dream(path, arrays: dict):
+    """Write a dream archive (``.npz``) atomically."""
+    from mblnn.store.atomic import atomic_write
+
+    def write(temporary):
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    return atomic_write(path, write)

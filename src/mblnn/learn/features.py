@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
 from mblnn.store.samples import SampleStore, open_sample_store
@@ -30,9 +31,14 @@ class FeatureSettings:
     floor on ρ_A eigenvalues (ξ ≤ -ln floor; ``None``: the store's full resolution, ~1e-32 by SVD)."""
 
     cut: int
-    fraction: float = 0.5
-    kind: str = "entanglement"
-    floor: float | None = 1e-16
+    fraction: float = default("training.fraction")
+    kind: str = default("training.input")
+    floor: float | None = default("training.floor")
+
+    @classmethod
+    def from_training(cls, training: dict, cut: int) -> "FeatureSettings":
+        """From a (variant's) ``training`` section: its fraction, input and floor."""
+        return cls(cut=int(cut), fraction=training["fraction"], kind=training["input"], floor=training["floor"])
 
     def as_dict(self) -> dict:
         return {"cut": self.cut, "fraction": self.fraction, "kind": self.kind, "floor": self.floor}
@@ -75,12 +81,12 @@ def sample_features(path: str | os.PathLike | SampleStore, settings: FeatureSett
 def training_data(
     paths: Iterable[str | os.PathLike],
     settings: FeatureSettings,
-    h_eth: float = 0.25,
-    h_mbl: float = 12.0,
-    edge_fraction: float = 0.1,
+    h_eth: float = default("training.h_eth"),
+    h_mbl: float = default("training.h_mbl"),
+    edge_fraction: float = default("training.edge_fraction"),
     tr_max_spectra: int | None = None,
-    seed: int = 0,
-    trim_tr: bool = False,
+    seed: int = default("training.seed"),
+    trim_tr: bool = default("training.trim_tr"),
 ) -> TrainingData:
     """TD and TR of one chain length from its sample stores (see the module docstring).
 

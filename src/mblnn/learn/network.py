@@ -49,28 +49,38 @@ from pathlib import Path
 import numpy as np
 
 from mblnn.store.atomic import atomic_write
+from mblnn.config import default
 from mblnn.errors import InputError
 
 ETH, MBL = 0, 1
+#: the keys of a variant's training section that configure the trainer
+TRAINING_KEYS = ("n_hidden", "hidden_layers", "steps", "batch", "delta", "mu", "cost_reduction", "optimizer", "learning_rate",
+                 "init_std", "seed")
 _MASK32 = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Hyperparameters of Eq. (7)/(8) and of the optimizer (defaults: the paper's, Appendix B)."""
+    """Hyperparameters of Eq. (7)/(8) and of the optimizer; the defaults are the config schema's (the paper's,
+    Appendix B), read from it."""
 
-    n_hidden: int = 1024
-    hidden_layers: int = 1
-    steps: int = 3500
-    batch: int = 100
-    delta: float = 1.0
-    mu: float = 1.0
-    cost_reduction: str = "sum"
-    optimizer: str = "sgd"
-    learning_rate: float = 1e-4
-    init_std: float = 0.1
-    seed: int = 0
-    log_every: int = 10
+    n_hidden: int = default("training.n_hidden")
+    hidden_layers: int = default("training.hidden_layers")
+    steps: int = default("training.steps")
+    batch: int = default("training.batch")
+    delta: float = default("training.variants")["main"]["delta"]
+    mu: float = default("training.variants")["main"]["mu"]
+    cost_reduction: str = default("training.cost_reduction")
+    optimizer: str = default("training.optimizer")
+    learning_rate: float = default("training.learning_rate")
+    init_std: float = default("training.init_std")
+    seed: int = default("training.seed")
+    log_every: int = 10  # steps between recorded cost terms (not a physics setting)
+
+    @classmethod
+    def from_training(cls, training: dict, log_every: int = 10) -> "TrainingConfig":
+        """From a variant's resolved ``training`` section (:func:`mblnn.config.variant_training`)."""
+        return cls(**{name: training[name] for name in TRAINING_KEYS}, log_every=log_every)
 
     def validated(self) -> "TrainingConfig":
         for name in ("n_hidden", "hidden_layers", "steps", "batch", "log_every"):
@@ -254,7 +264,7 @@ class Ensemble:
         return cls(**values, config=config, hidden_w=hidden_w, hidden_b=hidden_b)
 
 
-def categories(confidence: np.ndarray, threshold: float = 0.9) -> np.ndarray:
+def categories(confidence: np.ndarray, threshold: float = default("analysis.threshold")) -> np.ndarray:
     """Appendix C: +1 MBL (confidence > threshold), -1 ETH (< 1 - threshold), 0 otherwise."""
     return np.where(confidence > threshold, 1, np.where(confidence < 1 - threshold, -1, 0)).astype(np.int8)
 
@@ -450,7 +460,7 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig,
     return ensemble
 
 
-def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingConfig = TrainingConfig(),
+def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingConfig | None = None,
                    progress: Progress | None = None) -> Ensemble:
     """Train one network per member index in ``members`` on ``data`` (see the module docstring).
 
@@ -458,7 +468,7 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     and its index) and reports its test accuracy η. ``progress``, if given, is called about ten
     times during training (:data:`Progress`); it only reads the logged cost terms.
     """
-    config = config.validated()
+    config = (config or TrainingConfig()).validated()
     members = np.asarray(list(members), dtype=np.int64)
     if members.size == 0 or np.unique(members).size != members.size:
         raise InputError("members must be distinct member indices, at least one")

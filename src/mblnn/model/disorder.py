@@ -41,6 +41,13 @@ def random_fields(seed: int, N: int, realization: int, hbar: float) -> np.ndarra
     return hbar * disorder_draws(seed, N, realization)
 
 
+def hbar_key(hbar: float) -> str:
+    """The canonical text of a disorder strength: ``repr(float(hbar))`` (``"0.25"``, ``"12.0"``), exact and round-trip
+    safe. Paths of the workflow use it (``hbar0.25``), and a store records ``float(key)``, so stores and config
+    values compare exactly."""
+    return repr(check_hbar(hbar))
+
+
 def check_hbar(hbar: float) -> float:
     """Validate a disorder strength h̄ (finite, >= 0) and return it as float."""
     value = float(hbar)

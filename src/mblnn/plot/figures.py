@@ -1,8 +1,7 @@
-"""Figures of the analysis tables (matplotlib, Agg backend; each saved as PNG and PDF, atomically).
+"""Figures of the analysis tables (matplotlib Figures, no pyplot; :func:`save_figure` writes PNG and PDF atomically).
 
-Every function takes the table its analysis function returns (:mod:`mblnn.analyse.phase`,
-:mod:`mblnn.analyse.tables`) and a path without suffix (or with ``.png``/``.pdf``); it writes both formats
-and returns the paths. Conventions stated on the axes: h̄ is the disorder strength (fields uniform in
+Every ``*_figure`` function takes the table its analysis builds (:data:`mblnn.analyse.registry.TABLES`) and returns
+a :class:`matplotlib.figure.Figure`; :data:`FIGURES` lists them with their tables (the workflow draws each). Conventions stated on the axes: h̄ is the disorder strength (fields uniform in
 [-h̄, h̄], J = 1), ε = (E - E_min)/(E_max - E_min), confidences are MBL confidences of the ensemble.
 """
 
@@ -13,18 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
+from mblnn.config import default
 from mblnn.store.atomic import atomic_write
 from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
 
 
-def _pyplot():
-    import matplotlib
+def _subplots(*args, **options):
+    """``matplotlib.figure.Figure(...).subplots(...)``: a figure of its own, no pyplot and no backend chosen here
+    (saving to a file renders with Agg whatever the session's backend)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    size = options.pop("figsize", None)
+    figure = Figure(figsize=size)
+    return figure, figure.subplots(*args, **options)
 
 
 #: No creation dates or version strings: the same table gives byte-identical files (matplotlib's PDF
@@ -42,7 +44,6 @@ def save_figure(figure, path: str | os.PathLike) -> list[Path]:
         written.append(atomic_write(base.with_suffix(suffix),
                                     lambda temporary, f=suffix[1:]: figure.savefig(temporary, format=f, dpi=150, bbox_inches="tight",
                                                                                    metadata=_METADATA[f])))
-    _pyplot().close(figure)
     return written
 
 
@@ -79,11 +80,11 @@ def _half_chain(table: pd.DataFrame, variant: str | None = None) -> pd.DataFrame
 def _panel_per_size(table: pd.DataFrame, height: float, width: float = 4.2, **options):
     """A row of panels, one per chain length N in ``table``: (figure, axes row, sorted sizes)."""
     sizes = sorted(table["N"].unique())
-    figure, axes = _pyplot().subplots(1, len(sizes), figsize=(width * len(sizes), height), squeeze=False, **options)
+    figure, axes = _subplots(1, len(sizes), figsize=(width * len(sizes), height), squeeze=False, **options)
     return figure, axes[0], sizes
 
 
-def plot_phase_diagram(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
+def phase_diagram_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
     """Fig. 1: disorder-averaged MBL confidence over (h̄, ε), one panel per N (half-chain cut)."""
     table = _half_chain(table, variant)
     figure, axes, sizes = _panel_per_size(table, 3.6, sharey=True)
@@ -97,10 +98,10 @@ def plot_phase_diagram(table: pd.DataFrame, path: str | os.PathLike, variant: st
         ax.set_xlabel(r"disorder strength $\bar h$ (J = 1)")
     axes[0].set_ylabel(r"energy density $\epsilon$")
     figure.colorbar(mesh, ax=axes.tolist(), label="MBL confidence (ensemble mean)")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_critical_field(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
+def critical_field_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
     """Fig. 3a: h̄_c of the disorder-averaged curve against the confidence threshold, one line per
     required state fraction, per N, with bootstrap errors over realizations; open markers where the
     grid does not bracket the crossing (h̄_c at the grid's start, or none: drawn at the grid's top)."""
@@ -118,19 +119,18 @@ def plot_critical_field(table: pd.DataFrame, path: str | os.PathLike, variant: s
         ax.set_xlabel("confidence threshold")
     axes[0].set_ylabel(r"critical field $\bar h_c$ (averaged curve, bootstrap error)")
     axes[-1].legend(fontsize="x-small", loc="lower right", title="open: at the grid's edge", title_fontsize="x-small")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_disorder_correlation(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main",
-                              threshold: float = 0.9, fraction: float = 0.5) -> list[Path]:
+def disorder_correlation_figure(table: pd.DataFrame, variant: str = "main",
+                              threshold: float = default("analysis.threshold"), fraction: float = default("analysis.critical_fraction")) -> Figure:
     """Fig. 3b from the per-realization table: (left) 1/h̄_c against the pattern's ⟨|u|⟩ (the text's
     reading), (right) h̄_c against ⟨|h|⟩ at h̄_c = h̄_c⟨|u|⟩ (the caption's formula), one colour per N,
     the correlation coefficient in the legend; realizations whose crossing the grid does not bracket
     are left out."""
-    plt = _pyplot()
     table = _half_chain(table, variant)
     table = table[np.isclose(table["threshold"], threshold) & np.isclose(table["fraction"], fraction)].dropna(subset=["hbar_c"])
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.6))
+    figure, (left, right) = _subplots(1, 2, figsize=(8.4, 3.6))
     for N, part in table.groupby("N"):
         for ax, (x, y) in ((left, ("mean_abs_u", "inverse_hbar_c")), (right, ("mean_abs_h_c", "hbar_c"))):
             rho = np.corrcoef(part[x], part[y])[0, 1] if len(part) > 2 else np.nan
@@ -142,10 +142,10 @@ def plot_disorder_correlation(table: pd.DataFrame, path: str | os.PathLike, vari
     for ax in (left, right):
         ax.legend(fontsize="small")
     figure.suptitle(f"per-realization $\\bar h_c$ ({threshold:.0%} confidence, {fraction:.0%} of states)", fontsize="medium")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_levels_vs_network(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+def levels_vs_network_figure(table: pd.DataFrame) -> Figure:
     """Fig. 5: mean gap ratio r against h̄ with the GOE and Poisson values, and the networks'
     energy-averaged ETH confidence (right axis), per N."""
     figure, axes, sizes = _panel_per_size(table, 3.4, width=4.4, sharey=True)
@@ -170,15 +170,14 @@ def plot_levels_vs_network(table: pd.DataFrame, path: str | os.PathLike) -> list
     twins[-1].set_ylabel("ETH confidence (energy average)")
     twins[-1].legend(fontsize="small", loc="center right")
     figure.subplots_adjust(wspace=0.12)
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_consistency(table: pd.DataFrame, path: str | os.PathLike, variant: str = "main") -> list[Path]:
+def consistency_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
     """Fig. 9: fraction of states changing category, and flipping between confident ETH and MBL,
     between pairs of networks of an ensemble, against h̄."""
-    plt = _pyplot()
     table = _half_chain(table, variant)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.4))
+    figure, (left, right) = _subplots(1, 2, figsize=(8.4, 3.4))
     for N, part in table.groupby("N"):
         part = part.sort_values("hbar")
         line, = left.plot(part["hbar"], part["changed"], marker="o", label=f"N = {N}: any switch")
@@ -190,15 +189,14 @@ def plot_consistency(table: pd.DataFrame, path: str | os.PathLike, variant: str 
         ax.set_xlabel(r"$\bar h$")
         ax.set_ylabel(f"fraction of states {what}")
         ax.legend(fontsize="small")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_transition_region(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+def transition_region_figure(table: pd.DataFrame) -> Figure:
     """Figs. 8 and 10: fraction of uncertain states (0.1 < confidence < 0.9) and the mean MBL
     confidence against h̄: one line per N (main variant) and one per cost variant (largest N)."""
-    plt = _pyplot()
     table = table[table["N_A"] == table["N"] // 2]
-    figure, (sizes_ax, variants_ax) = plt.subplots(1, 2, figsize=(8.8, 3.4), sharey=True)
+    figure, (sizes_ax, variants_ax) = _subplots(1, 2, figsize=(8.8, 3.4), sharey=True)
     main = table["variant"].iloc[0] if "main" not in set(table["variant"]) else "main"
     for N, part in table[table["variant"] == main].groupby("N"):
         part = part.sort_values("hbar")
@@ -214,18 +212,17 @@ def plot_transition_region(table: pd.DataFrame, path: str | os.PathLike) -> list
         ax.set_xlabel(r"$\bar h$")
         ax.legend(fontsize="small")
     sizes_ax.set_ylabel("fraction of states with 0.1 < confidence < 0.9")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_single_realization(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+def single_realization_figure(table: pd.DataFrame) -> Figure:
     """Fig. 4: one realization; over (h̄, ε of the window): the entanglement-entropy standard
     deviation in windows of consecutive eigenstates, |dΔ/dh̄| of the Schmidt gap, and the fraction of
     states the ensemble is uncertain about (largest N, half cut)."""
-    plt = _pyplot()
     table = table[(table["N"] == table["N"].max()) & (table["N_A"] == table["N"] // 2)]
     columns = (("entropy_std", "sd of the entanglement entropy"), ("dgap_dhbar", r"$|d\Delta_{\rm Schmidt}/d\bar h|$"),
                ("fraction_uncertain", "fraction uncertain"))
-    figure, axes = plt.subplots(len(columns), 1, figsize=(6.0, 2.4 * len(columns)), sharex=True)
+    figure, axes = _subplots(len(columns), 1, figsize=(6.0, 2.4 * len(columns)), sharex=True)
     hbar = np.sort(table["hbar"].unique())
     for ax, (column, label) in zip(axes, columns):
         grid = table.pivot(index="window", columns="hbar", values=column).reindex(columns=hbar)  # NaN: no next h̄
@@ -236,16 +233,15 @@ def plot_single_realization(table: pd.DataFrame, path: str | os.PathLike) -> lis
         _log_hbar_axis(ax)
     axes[0].set_title(f"N = {table['N'].iloc[0]}, realization {table['realization'].iloc[0]}")
     axes[-1].set_xlabel(r"$\bar h$")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_spatial_structure(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+def spatial_structure_figure(table: pd.DataFrame) -> Figure:
     """Fig. 6: fractions of eigenstates classified ETH for every cut, MBL for every cut, and mixed
     (ETH for one cut, MBL for another), against h̄; the N with the most cuts."""
-    plt = _pyplot()
     table = table[table["n_cuts"] == table["n_cuts"].max()]
     table = table[table["N"] == table["N"].max()].sort_values("hbar")
-    figure, ax = plt.subplots(figsize=(5.2, 3.4))
+    figure, ax = _subplots(figsize=(5.2, 3.4))
     for column, label in (("all_eth", "ETH for all cuts"), ("all_mbl", "MBL for all cuts"), ("mixed", "mixed")):
         ax.plot(table["hbar"], table[column], marker="o", label=label)
     _log_hbar_axis(ax)
@@ -253,15 +249,14 @@ def plot_spatial_structure(table: pd.DataFrame, path: str | os.PathLike) -> list
     ax.set_ylabel("fraction of eigenstates")
     ax.set_title(f"N = {table['N'].iloc[0]}, {table['n_cuts'].iloc[0]} cuts")
     ax.legend(fontsize="small")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_dreams(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+def dreams_figure(table: pd.DataFrame) -> Figure:
     """Fig. 7: entanglement levels of the typical ETH (h_ETH) and MBL (h_MBL) spectra, the starting
     transition-region spectra and the dreamed ones, per N and target."""
-    plt = _pyplot()
     keys = sorted(table.groupby(["N", "target"]).groups)
-    figure, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.4), squeeze=False)
+    figure, axes = _subplots(1, len(keys), figsize=(3.6 * len(keys), 3.4), squeeze=False)
     for ax, (N, target) in zip(axes[0], keys):
         part = table[(table["N"] == N) & (table["target"] == target)].sort_values("level")
         for column, style in (("typical_eth", "b--"), ("typical_mbl", "r--"), ("start", "k-"), ("dreamed", "g-o")):
@@ -271,21 +266,20 @@ def plot_dreams(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
         ax.set_xlabel("level index")
     axes[0][0].set_ylabel(r"entanglement level $\xi = -\ln\lambda$")
     axes[0][0].legend(fontsize="x-small")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_mobility_edge(table: pd.DataFrame, path: str | os.PathLike, crossings: pd.DataFrame | None = None) -> list[Path]:
+def mobility_edge_figure(table: pd.DataFrame, crossings: pd.DataFrame | None = None) -> Figure:
     """Energy-resolved phase diagram in the style of Luitz, Laflorencie & Alet, PRB 91, 081103 (2015),
     Fig. 1: the mean gap ratio r(h̄, ε) and the network's MBL confidence for the largest N, with the
     transition points of ``crossings`` (r crossings of consecutive N; the network's 50 % line per N)
     drawn over both. Open chain (Luitz et al.: periodic)."""
-    plt = _pyplot()
     largest = table["N"].max()
     part = table[table["N"] == largest]
     panels = [("r", r"mean gap ratio $\langle r\rangle$", "viridis", (POISSON_MEAN_GAP_RATIO, GOE_MEAN_GAP_RATIO))]
     if part["confidence"].notna().any():
         panels.append(("confidence", "MBL confidence (network)", "coolwarm", (0, 1)))
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), sharey=True, squeeze=False)
+    figure, axes = _subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), sharey=True, squeeze=False)
     eps = np.sort(part["eps"].unique())
     hbar = np.sort(part["hbar"].unique())
     # one ε bin: a band of height 0.1 rather than the whole axis, which would suggest data at every ε
@@ -309,14 +303,13 @@ def plot_mobility_edge(table: pd.DataFrame, path: str | os.PathLike, crossings: 
         handles, labels = axes[0][0].get_legend_handles_labels()
         figure.legend(handles, labels, fontsize="x-small", loc="lower center", ncol=min(4, len(labels)),
                       bbox_to_anchor=(0.5, -0.12 - 0.04 * (len(labels) // 4)))
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_scaling(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+def scaling_figure(table: pd.DataFrame) -> Figure:
     """Drift of the scaling-collapse estimates with the largest N included: h̄_c and ν (bootstrap
     errors) against N_max, one line per (observable, ε)."""
-    plt = _pyplot()
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8.8, 3.4))
+    figure, (left, right) = _subplots(1, 2, figsize=(8.8, 3.4))
     for (observable, eps), part in table.groupby(["observable", "eps"]):
         part = part.sort_values("N_max")
         left.errorbar(part["N_max"], part["hbar_c"], yerr=part["hbar_c_error"], marker="o", capsize=3,
@@ -327,15 +320,14 @@ def plot_scaling(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
     for ax in (left, right):
         ax.set_xlabel(r"largest $N$ included")
     left.legend(fontsize="x-small")
-    return save_figure(figure, path)
+    return figure
 
 
-def plot_confusion(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
+def confusion_figure(table: pd.DataFrame) -> Figure:
     """Learning by confusion: test accuracy against the trial transition point h̄' (the W shape),
     with the majority-label accuracy (dashed), one panel per ε bin, one line per N."""
-    plt = _pyplot()
     bins = sorted(table["eps"].unique())
-    figure, axes = plt.subplots(1, len(bins), figsize=(4.6 * len(bins), 3.4), squeeze=False, sharey=True)
+    figure, axes = _subplots(1, len(bins), figsize=(4.6 * len(bins), 3.4), squeeze=False, sharey=True)
     for ax, eps in zip(axes[0], bins):
         for N, part in table[table["eps"] == eps].groupby("N"):
             part = part.sort_values("trial")
@@ -346,4 +338,31 @@ def plot_confusion(table: pd.DataFrame, path: str | os.PathLike) -> list[Path]:
         ax.set_title(f"ε = {eps:g}")
     axes[0][0].set_ylabel("test accuracy (-- majority label)")
     axes[0][0].legend(fontsize="small")
-    return save_figure(figure, path)
+    return figure
+
+
+#: every figure of a campaign, by name: (draw function, the table it draws, tables drawn over it by keyword).
+#: The workflow draws each as results/figures/<name>.png and .pdf.
+FIGURES = {
+    "phase_diagram": (phase_diagram_figure, "phase_diagram", {}),
+    "critical_field": (critical_field_figure, "critical_field", {}),
+    "disorder_correlation": (disorder_correlation_figure, "critical_field_realizations", {}),
+    "levels_vs_network": (levels_vs_network_figure, "levels_vs_network", {}),
+    "consistency": (consistency_figure, "consistency", {}),
+    "transition_region": (transition_region_figure, "transition_region", {}),
+    "single_realization": (single_realization_figure, "single_realization", {}),
+    "spatial_structure": (spatial_structure_figure, "spatial_structure", {}),
+    "dreams": (dreams_figure, "dreams", {}),
+    "mobility_edge": (mobility_edge_figure, "mobility_edge", {"crossings": "crossings"}),
+    "scaling": (scaling_figure, "scaling", {}),
+    "confusion": (confusion_figure, "confusion", {}),
+}
+
+
+def draw(name: str, table: pd.DataFrame, **overlays: pd.DataFrame) -> Figure:
+    """Figure ``name`` of :data:`FIGURES` drawn from its table (and the tables drawn over it)."""
+    from mblnn.errors import InputError
+
+    if name not in FIGURES:
+        raise InputError(f"unknown figure {name!r}; figures: {', '.join(FIGURES)}")
+    return FIGURES[name][0](table, **overlays)

@@ -17,18 +17,12 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from mblnn.errors import InputError, MemoryBudgetError
+from mblnn.solve.cost import MATRICES_AT_PEAK, dense_memory_bytes
 from mblnn.units import format_bytes
 
 DEFAULT_DRIVER = "evd"
 
-#: n×n double-precision buffers each driver holds at its peak: the input matrix (overwritten),
-#: the eigenvector matrix, and the LAPACK workspace (dsyevd: 1 + 6n + 2n² doubles).
-_MATRICES_AT_PEAK = {"evd": 4.0, "evr": 2.0, "ev": 2.0}
-
-
-def dense_memory_bytes(dim: int, driver: str = DEFAULT_DRIVER) -> int:
-    """Peak memory of :func:`diagonalize_dense` for a sector of dimension ``dim``, in bytes."""
-    return int(_MATRICES_AT_PEAK[driver] * 8 * dim * dim)
+_MATRICES_AT_PEAK = MATRICES_AT_PEAK
 
 
 def available_memory_bytes() -> int:

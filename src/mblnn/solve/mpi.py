@@ -31,6 +31,7 @@ import numpy as np
 from mblnn.model.basis import SectorBasis, sector_dimension
 from mblnn.observables.entanglement import CutEntanglement, available_cpus, entanglement
 from mblnn.errors import InputError
+from mblnn.solve.cost import dense_mpi_memory_bytes  # noqa: F401 (the solver's budget check)
 from mblnn.model.hamiltonian import diagonal_energies, hamiltonian_rows
 
 #: Prefix of the shift-invert solver's entries in the PETSc options database.
@@ -248,12 +249,6 @@ def scalapack_eigenpairs(hamiltonian: DistributedHamiltonian):
     if eps.getConverged() < hamiltonian.basis.dim:
         raise SolverError(f"ScaLAPACK returned {eps.getConverged()} of {hamiltonian.basis.dim} eigenpairs")
     return eps
-
-
-def dense_mpi_memory_bytes(dim: int, ranks: int) -> int:
-    """Peak memory per rank of the distributed full diagonalization: matrix, eigenvectors and the
-    ScaLAPACK workspace, each ~ dim²/P doubles."""
-    return int(3 * 8 * dim * dim / ranks)
 
 
 def distributed_entanglement(local_vectors: np.ndarray, hamiltonian: DistributedHamiltonian, cuts, method: str = "svd"):

@@ -1,0 +1,65 @@
+"""The one cost model of the eigensolvers: memory (bytes) and time (seconds) of one sample by solver, dimension and
+ranks. The solvers' own checks (:func:`mblnn.solve.dense.check_dense_fits`, the ``dense_mpi`` budget) and the
+workflow's per-job resources (``mem_mb``, ``runtime``: :func:`job_mem_mb`, :func:`job_runtime_min`) read it, and
+the config check refuses sizes whose jobs exceed ``resources.max_mem_mb``.
+
+Anchors measured on 2 cores (docs/benchmarks.md): dense eigh + entanglement, N = 16 (dim 12,870): 167 s;
+shift-invert, 2 ranks, one target of 100 pairs incl. bounds, N = 18 (dim 48,620): 34 s, 0.64 GiB/rank and
+N = 20 (dim 184,756): 407 s, 5.1 GiB/rank, so time ~ dim^1.86 and memory ~ dim^1.56.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: n×n double-precision buffers each LAPACK driver holds at its peak: the input matrix (overwritten),
+#: the eigenvector matrix, and the workspace (dsyevd: 1 + 6n + 2n² doubles).
+MATRICES_AT_PEAK = {"evd": 4.0, "evr": 2.0, "ev": 2.0}
+#: Safety factor of job requests over the measured cost (runtime limits kill jobs; queues favour short ones).
+SAFETY = 2.0
+MIN_MEM_MB, MIN_RUNTIME_MIN = 1000, 10
+
+_DENSE_DIM, _DENSE_SECONDS = 12870, 167.0
+_SI_DIM, _SI_SECONDS, _SI_GIB_PER_RANK = 48620, 34.0, 0.64
+_SI_TIME_EXPONENT, _SI_MEMORY_EXPONENT = 1.86, 1.56
+
+
+def dense_memory_bytes(dim: int, driver: str = "evd") -> int:
+    """Peak memory of the one-process LAPACK diagonalization of a sector of dimension ``dim``."""
+    return int(MATRICES_AT_PEAK[driver] * 8 * dim * dim)
+
+
+def dense_mpi_memory_bytes(dim: int, ranks: int) -> int:
+    """Peak memory per rank of the ScaLAPACK diagonalization: matrix, eigenvectors and workspace, each ~ dim²/P."""
+    return int(3 * 8 * dim * dim / ranks)
+
+
+def shift_invert_memory_bytes(dim: int, ranks: int) -> int:
+    """Peak memory per rank of shift-invert (MUMPS LDLᵀ factor and Krylov basis), scaled from the anchors."""
+    return int(_SI_GIB_PER_RANK * (dim / _SI_DIM) ** _SI_MEMORY_EXPONENT * 2 / ranks * 2**30)
+
+
+def memory_bytes(solver: str, dim: int, ranks: int = 1, driver: str = "evd") -> int:
+    """Memory of one sample's solve, all ranks together (``auto``: as dense, which it picks when that fits)."""
+    if solver == "shift_invert":
+        return ranks * shift_invert_memory_bytes(dim, ranks)
+    if solver == "dense_mpi":
+        return ranks * dense_mpi_memory_bytes(dim, ranks)
+    return dense_memory_bytes(dim, driver)
+
+
+def seconds(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> float:
+    """Wall time of one sample's solve (shift-invert: ``targets`` windows)."""
+    if solver == "shift_invert":
+        return _SI_SECONDS * (dim / _SI_DIM) ** _SI_TIME_EXPONENT * targets * 2 / ranks
+    return _DENSE_SECONDS * (dim / _DENSE_DIM) ** 3
+
+
+def job_mem_mb(solver: str, dim: int, ranks: int = 1, driver: str = "evd") -> int:
+    """Memory request (MB) of one diagonalization job: :data:`SAFETY` × :func:`memory_bytes`, at least 1000 MB."""
+    return max(MIN_MEM_MB, math.ceil(SAFETY * memory_bytes(solver, dim, ranks, driver) / 2**20))
+
+
+def job_runtime_min(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> int:
+    """Wall-time request (minutes) of one diagonalization job: :data:`SAFETY` × :func:`seconds`, at least 10 min."""
+    return max(MIN_RUNTIME_MIN, math.ceil(SAFETY * seconds(solver, dim, ranks, targets) / 60))
