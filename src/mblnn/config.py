@@ -105,6 +105,9 @@ def _physics_errors(config: dict) -> Iterator[str]:
     for name in ("h_eth", "h_mbl"):
         if not any(abs(h - training[name]) < 1e-12 for h in config["hbar"]):
             yield f"config key training.{name}: {training[name]} is not among hbar {config['hbar']} (its samples label the training data)"
+    if training["seed"] == config["seed"]:
+        yield (f"config key training.seed: {training['seed']} equals the campaign seed; choose another (the disorder "
+               f"stream (N, realization) of one would coincide with the networks' (member, 1) of the other, mblnn.streams)")
     if training["h_eth"] >= training["h_mbl"]:
         yield f"config key training.h_eth: {training['h_eth']} must be below training.h_mbl={training['h_mbl']}"
     elif not any(training["h_eth"] < h < training["h_mbl"] for h in config["hbar"]):
@@ -211,12 +214,21 @@ def validate_sections(config: dict, schema_path: str | os.PathLike = DEFAULT_SCH
     """Validate a partial campaign config (some sections, as a command receives them from a rule or a user's JSON)
     against the schema, filling every default; campaign-wide checks (sizes, hbar grid, memory) are not made.
     Raises :class:`ConfigError` naming each offending key."""
-    schema = {**_schema(schema_path), "required": []}
+    schema = _without_required(_schema(schema_path))
     config = copy.deepcopy(config)
     problems = list(_schema_errors(config, schema))
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return config
+
+
+def _without_required(node):
+    """The schema with no ``required`` anywhere: a job's config holds the keys it uses, not a whole campaign."""
+    if isinstance(node, dict):
+        return {key: _without_required(value) for key, value in node.items() if key != "required"}
+    if isinstance(node, list):
+        return [_without_required(value) for value in node]
+    return node
 
 
 def parse_config_json(text: str) -> dict:

@@ -4,9 +4,6 @@ level statistics, returned in memory (the writer lives in :mod:`mblnn.store.samp
 
 from __future__ import annotations
 
-import logging
-import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,22 +12,11 @@ import numpy as np
 from mblnn import __version__
 from mblnn.model.basis import SectorBasis, n_up_for_sector, sector_dimension
 from mblnn.model.disorder import check_hbar, explicit_fields, random_fields
-from mblnn.observables.entanglement import CutEntanglement, check_cuts, entanglement
 from mblnn.config import default
 from mblnn.errors import InputError, MemoryBudgetError
-
-#: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
-logger = logging.getLogger("mblnn.sample")
-from mblnn.model.hamiltonian import hamiltonian
-from mblnn.observables.levels import gap_ratio
-from mblnn.solve.dense import (
-    DEFAULT_DRIVER,
-    available_memory_bytes,
-    check_dense_fits,
-    dense_memory_bytes,
-    diagonalize_dense,
-    energy_density,
-)
+from mblnn.observables.entanglement import CutEntanglement, check_cuts
+from mblnn.solve.cost import dense_memory_bytes
+from mblnn.solve.dense import available_memory_bytes
 
 
 @dataclass(frozen=True)
@@ -154,140 +140,35 @@ def diagonalize_sample(
 
     ``solver``: ``"dense"`` (LAPACK, one process, all eigenpairs), ``"dense_mpi"`` (ScaLAPACK under
     MPI, all eigenpairs), ``"shift_invert"`` (SLEPc under MPI, ``nev`` pairs nearest each target
-    energy density in ``targets``), or ``"auto"`` (see :func:`choose_solver`). Every check
-    (parameters, memory budget in bytes — ``None`` = available memory) runs before any expensive
-    step. The MPI solvers must be called on every rank; the result is returned on rank 0 and
-    ``None`` elsewhere.
+    energy density in ``targets``), or ``"auto"`` (see :func:`choose_solver`); all through
+    :func:`mblnn.solve.eigsolve.eigsolve`. Every check (parameters, memory budget in bytes — ``None`` =
+    available memory) runs before any expensive step. The MPI solvers must be called on every rank; the
+    result is returned on rank 0 and ``None`` elsewhere.
     """
+    from mblnn.solve.eigsolve import eigsolve
+
     spec = spec.validated()
     solver = choose_solver(spec, solver, driver, targets, max_memory)
-    if solver == "dense":
-        return _diagonalize_dense(spec, driver, entanglement_method, max_memory)
-    return _diagonalize_mpi(spec, solver, entanglement_method, max_memory, targets, nev, tol, residual_tol, petsc_options)
-
-
-def _diagonalize_dense(spec: SampleSpec, driver: str, entanglement_method: str, max_memory: int | None) -> SampleResult:
-    check_dense_fits(sector_dimension(spec.N, spec.sz), driver, max_memory)
-    fields = spec.resolved_fields()
-    basis = SectorBasis.build(spec.N, spec.sz)
-    spectrum = diagonalize_dense(hamiltonian(basis, fields, spec.J), driver=driver, max_memory=max_memory)
-    cuts = entanglement(spectrum.vectors, basis, spec.cuts, method=entanglement_method)
-    return SampleResult(
-        spec=spec,
-        fields=fields,
-        energies=spectrum.energies,
-        energy_density=spectrum.energy_density,
-        gap_ratio=gap_ratio(spectrum.energies),
-        cuts=cuts,
-        solver={"name": "dense", "driver": driver, "entanglement_method": entanglement_method, "mblnn_version": __version__},
-    )
-
-
-def _diagonalize_mpi(spec, solver, entanglement_method, max_memory, targets, nev, tol, residual_tol, petsc_options):
-    from mblnn.solve import mpi
-
-    dim = sector_dimension(spec.N, spec.sz)
     if solver == "shift_invert":
-        targets = mpi.check_shift_invert_request(spec.N, spec.sz, targets, nev)
-    PETSc, _ = mpi._petsc()
-    comm = PETSc.COMM_WORLD
-    ranks = comm.getSize()
-    options = {"entanglement_method": entanglement_method, "mblnn_version": __version__}
-    if solver == "dense_mpi":
-        need = mpi.dense_mpi_memory_bytes(dim, ranks)
-        budget = (available_memory_bytes() // mpi._local_ranks(comm)) if max_memory is None else max_memory
-        if need > budget:
-            raise MemoryBudgetError(
-                f"distributed full diagonalization of {dim} states on {ranks} ranks needs about {need / 2**30:.1f} GiB "
-                f"per rank (budget {budget / 2**30:.1f} GiB): use more ranks or the shift-invert solver (solver: shift_invert)"
-            )
-    fields = spec.resolved_fields()  # every rank draws the same disorder from (seed, N, realization)
+        from mblnn.solve.mpi import check_shift_invert_request
+
+        targets = check_shift_invert_request(spec.N, spec.sz, targets, nev)
+    fields = spec.resolved_fields()  # every MPI rank draws the same disorder from (seed, N, realization)
     basis = SectorBasis.build(spec.N, spec.sz)
-    H = mpi.DistributedHamiltonian(basis, spec.J, comm, dense=(solver == "dense_mpi"))
-    H.set_fields(fields)
-    try:
-        if solver == "dense_mpi":
-            return _dense_mpi(spec, H, fields, entanglement_method, {"name": "dense_mpi", **options})
-        options.update(nev=nev, tol=tol, residual_tol=residual_tol,
-                       petsc_options={**mpi.SHIFT_INVERT_DEFAULTS, **(petsc_options or {})})
-        return _shift_invert(spec, H, fields, targets, nev, tol, residual_tol, petsc_options, entanglement_method,
-                             {"name": "shift_invert", **options})
-    finally:
-        H.destroy()
-
-
-def _dense_mpi(spec, H, fields, entanglement_method, solver_info):
-    from mblnn.solve import mpi
-
-    eps = mpi.scalapack_eigenpairs(H)
-    dim = H.basis.dim
-    energies = np.array([eps.getEigenvalue(i).real for i in range(dim)])
-    vector = H.matrix.createVecRight()
-    chunk = max(1, min(dim, 256))
-    pieces = []
-    for start in range(0, dim, chunk):
-        indices = range(start, min(start + chunk, dim))
-        local = np.empty((len(indices), H.n_local))
-        for row, i in enumerate(indices):
-            eps.getEigenpair(i, vector)
-            local[row] = vector.getArray()
-        pieces.append(mpi.distributed_entanglement(local, H, spec.cuts, entanglement_method))
-    vector.destroy()
-    eps.destroy()
-    if H.comm.getRank() != 0:
+    label = f"N={spec.N} hbar={spec.hbar:g} realization={spec.realization}"
+    with eigsolve(basis, fields, spec.J, solver, driver=driver, targets=targets, nev=nev, tol=tol, residual_tol=residual_tol,
+                  petsc_options=petsc_options, max_memory=max_memory, label=label) as spectrum:
+        cuts = spectrum.entanglement(spec.cuts, entanglement_method)
+    if not spectrum.is_root:
         return None
-    cuts = {N_A: CutEntanglement(N_A, *(np.concatenate([getattr(p[N_A], name) for p in pieces])
-                                        for name in ("entropy", "schmidt_gap", "spectrum", "trace")))
-            for N_A in spec.cuts}
-    return SampleResult(spec=spec, fields=fields, energies=energies, energy_density=energy_density(energies),
-                        gap_ratio=gap_ratio(energies), cuts=cuts, solver=solver_info,
-                        diagnostics={"e_min": float(energies[0]), "e_max": float(energies[-1]), "ranks": H.comm.getSize()})
-
-
-def _shift_invert(spec, H, fields, targets, nev, tol, residual_tol, petsc_options, entanglement_method, solver_info):
-    from mblnn.solve import mpi
-
-    solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=petsc_options)
-    try:
-        started = time.perf_counter()
-        e_min, e_max = solver.bounds()
-        report = logger.info if H.comm.getRank() == 0 else (lambda *args: None)
-        report("N=%d hbar=%g realization=%d: spectrum bounds [%.6g, %.6g] in %.1f s", spec.N, spec.hbar,
-               spec.realization, e_min, e_max, time.perf_counter() - started)
-        windows = []
-        for i, t in enumerate(targets):
-            started = time.perf_counter()
-            windows.append(solver.window(e_min + t * (e_max - e_min), nev))
-            report("  target %d/%d, eps=%.3g: %d eigenpairs in %.1f s", i + 1, len(targets), t,
-                   windows[-1].energies.size, time.perf_counter() - started)
-    finally:
-        solver.destroy()
-    windows, dropped = mpi.merge_windows(windows, e_min, e_max)
-    missing = sum(w.missing for w in windows)
-    per_window = [mpi.distributed_entanglement(w.local_vectors, H, spec.cuts, entanglement_method) for w in windows]
-    if H.comm.getRank() != 0:
-        return None
-    if missing or dropped:
-        warnings.warn(
-            f"shift-invert N={spec.N} hbar={spec.hbar} realization={spec.realization}: {missing} requested eigenpairs "
-            f"did not converge, {dropped} duplicates of overlapping windows dropped (recorded in the diagnostics)",
-            mpi.SolverWarning, stacklevel=2,
-        )
-    energies = np.concatenate([w.energies for w in windows])
-    cuts = {N_A: CutEntanglement(N_A, *(np.concatenate([getattr(p[N_A], name) for p in per_window])
-                                        for name in ("entropy", "schmidt_gap", "spectrum", "trace")))
-            for N_A in spec.cuts}
-    residuals = np.concatenate([w.residuals for w in windows])
+    name, *settings = spectrum.options.items()
     return SampleResult(
-        spec=spec, fields=fields, energies=energies,
-        energy_density=energy_density(energies, e_min, e_max),
-        gap_ratio=np.concatenate([gap_ratio(w.energies) for w in windows]),
-        cuts=cuts, solver=solver_info,
-        diagnostics={"e_min": e_min, "e_max": e_max, "ranks": H.comm.getSize(), "missing_pairs": missing,
-                     "duplicates_dropped": dropped,
-                     "max_residual": float(residuals.max()) if residuals.size else None},
-        targets=np.asarray(targets), window=np.repeat(np.arange(len(windows)), [w.energies.size for w in windows]),
-        residuals=residuals,
+        spec=spec, fields=fields, energies=spectrum.energies, energy_density=spectrum.energy_density,
+        gap_ratio=spectrum.gap_ratio, cuts=cuts,
+        solver=dict([name] + (settings if solver == "dense" else [])
+                    + [("entanglement_method", entanglement_method), ("mblnn_version", __version__)]
+                    + ([] if solver == "dense" else settings)),
+        diagnostics=spectrum.diagnostics, targets=spectrum.targets, window=spectrum.window, residuals=spectrum.residuals,
     )
 
 

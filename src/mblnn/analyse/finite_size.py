@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mblnn import streams
 from mblnn.config import default
 from mblnn.learn.classify import Classification
 from mblnn.errors import InputError
@@ -193,8 +194,7 @@ def confusion_spectra(paths: Iterable[str | os.PathLike], settings, eps: Sequenc
         for (features, hbar), mask in zip(bins.values(), _bin_masks(sample.energy_density, list(bins), width)):
             inside = np.flatnonzero(mask)
             if max_per_sample is not None and inside.size > max_per_sample:
-                rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(
-                    int(store.N), int(store.attrs["realization"]), int(round(1000 * h)))))
+                rng = streams.generator(seed, "confusion_subsample", store.N, store.attrs["realization"], h)
                 inside = np.sort(rng.choice(inside, size=max_per_sample, replace=False))
             features.append(sample.features[inside])
             hbar.append(np.full(inside.size, h))

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from mblnn import streams
 from mblnn.config import default
 from mblnn.learn.classify import Classification
 
@@ -187,7 +188,7 @@ def critical_field_table(curves: pd.DataFrame, per_realization: pd.DataFrame, fr
     :data:`CORRELATIONS` its value and 95 % bootstrap interval (``_low``, ``_high``) over the
     realizations with a bracketed h̄_c (NaN for fewer than 3).
     """
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(3,)))
+    rng = streams.generator(seed, "critical_bootstrap")
     rows = []
     keys = ["N", "N_A", "variant", "threshold"]
     own_rows = dict(list(per_realization.groupby(keys)))

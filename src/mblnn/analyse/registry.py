@@ -224,6 +224,11 @@ def build_table(name: str, inputs: TableInputs, config: Mapping) -> pd.DataFrame
     if name not in TABLES:
         raise InputError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
     table = TABLES[name]
+    for key in table.keys:
+        try:
+            _get(config, key)
+        except (KeyError, TypeError):
+            raise InputError(f"table {name} needs the config key {key} (--config)") from None
     for kind in table.reads:
         if kind != "confusion" and not getattr(inputs, kind):
             raise InputError(f"table {name} reads {kind} (--{kind} PATH ...)")

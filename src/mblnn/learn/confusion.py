@@ -30,6 +30,10 @@ from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, TrainingConfig, TrainingData, train_ensemble
 
 
+#: first member index of the confusion networks (the paper's ensembles use 0, 1, ...)
+CONFUSION_MEMBERS = 2**20
+
+
 def confusion_trials(hbar: np.ndarray) -> np.ndarray:
     """Midpoints between consecutive distinct values of ``hbar``: shape ``(n_distinct - 1,)``."""
     values = np.unique(np.asarray(hbar, float))
@@ -61,7 +65,8 @@ def learning_by_confusion(features: np.ndarray, hbar: np.ndarray, config: Traini
     members = np.arange(len(trials) * repeats)
     # δ = 0: the entropy term is off, so the unlabelled batch (a stand-in slice of TD) is unused.
     data = TrainingData(td_x=features, td_y=np.repeat(labels, repeats, axis=0), tr_x=features[: config.batch])
-    ensemble = train_ensemble(data, members, replace(config, delta=0.0))
+    # member indices from CONFUSION_MEMBERS: random streams of their own, never an ensemble member's (mblnn.streams)
+    ensemble = train_ensemble(data, CONFUSION_MEMBERS + members, replace(config, delta=0.0))
     eth_fraction = (labels == ETH).mean(axis=1)
     trivial = np.maximum(eth_fraction, 1 - eth_fraction)
     table = pd.DataFrame({"trial": np.repeat(trials, repeats), "repeat": np.tile(np.arange(repeats), len(trials)),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mblnn import streams
 from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, Ensemble, _tensorflow
@@ -50,7 +51,7 @@ def select_starts(confidence: np.ndarray, window: tuple[float, float] = tuple(de
         raise InputError(f"no spectrum has an ensemble confidence in [{low}, {high}] "
                          f"(range found: {np.nanmin(confidence):.3f} .. {np.nanmax(confidence):.3f}); widen the window")
     if candidates.size > max_start:
-        rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(3,)))
+        rng = streams.generator(seed, "dream_starts")
         candidates = np.sort(rng.choice(candidates, size=max_start, replace=False))
     return candidates
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mblnn import streams
 from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
@@ -119,7 +120,7 @@ def training_data(
     mbl = np.concatenate([s.features for s in read["MBL"]])
     tr = np.concatenate([s.features for s in read["TR"]])
     if tr_max_spectra is not None and len(tr) > tr_max_spectra:
-        rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(2,)))
+        rng = streams.generator(seed, "tr_subsample")
         tr = tr[np.sort(rng.choice(len(tr), size=tr_max_spectra, replace=False))]
     return TrainingData(td_x=np.concatenate([eth, mbl]), td_y=np.r_[np.full(len(eth), ETH), np.full(len(mbl), MBL)], tr_x=tr)
 

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mblnn import streams
 from mblnn.store.atomic import atomic_write
 from mblnn.config import default
 from mblnn.errors import InputError
@@ -175,12 +176,12 @@ class TrainingData:
 
 def member_key(seed: int, member: int) -> int:
     """31-bit key of ensemble member ``member`` (its random streams depend only on this)."""
-    return int(np.random.SeedSequence(entropy=int(seed), spawn_key=(int(member),)).generate_state(1, np.uint32)[0]) & 0x7FFFFFFF
+    return int(streams.sequence(seed, "member", member).generate_state(1, np.uint32)[0]) & 0x7FFFFFFF
 
 
 def member_rng(seed: int, member: int) -> np.random.Generator:
     """Host-side generator of member ``member`` (initial weights, train/test split)."""
-    return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(int(member), 1)))
+    return streams.generator(seed, "member_init", member)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mblnn import streams
 from mblnn.errors import InputError
 
 
@@ -31,8 +32,7 @@ def _check_seed_and_index(seed: int, realization: int) -> None:
 def disorder_draws(seed: int, N: int, realization: int) -> np.ndarray:
     """Uniform draws ``u_r`` in [-1, 1), shape ``(N,)``, for one realization (independent of h̄)."""
     _check_seed_and_index(seed, realization)
-    sequence = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(N), int(realization)))
-    return np.random.Generator(np.random.PCG64(sequence)).uniform(-1.0, 1.0, size=int(N))
+    return streams.generator(seed, "disorder", N, realization).uniform(-1.0, 1.0, size=int(N))
 
 
 def random_fields(seed: int, N: int, realization: int, hbar: float) -> np.ndarray:

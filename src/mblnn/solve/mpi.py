@@ -66,6 +66,11 @@ def _petsc():
     return PETSc, SLEPc
 
 
+def world():
+    """PETSc's world communicator (every rank of the job)."""
+    return _petsc()[0].COMM_WORLD
+
+
 def row_range(dim: int, size: int, rank: int) -> tuple[int, int]:
     """PETSc's default contiguous split of ``dim`` rows: ``(start, stop)`` of ``rank`` out of ``size``."""
     base, extra = divmod(dim, size)
@@ -73,7 +78,7 @@ def row_range(dim: int, size: int, rank: int) -> tuple[int, int]:
     return start, start + base + (1 if rank < extra else 0)
 
 
-def _local_ranks(comm) -> int:
+def local_ranks(comm) -> int:
     """Ranks of ``comm`` sharing this node (to share its CPUs among their threads)."""
     from mpi4py import MPI
 
@@ -270,7 +275,7 @@ def distributed_entanglement(local_vectors: np.ndarray, hamiltonian: Distributed
         owner = j % size
         receive = [full[j // size], counts, displacements, MPI.DOUBLE] if rank == owner else None
         comm.Gatherv(np.ascontiguousarray(local_vectors[j]), receive, root=owner)
-    workers = max(1, available_cpus() // _local_ranks(hamiltonian.comm))
+    workers = max(1, available_cpus() // local_ranks(hamiltonian.comm))
     own = entanglement(full.T, hamiltonian.basis, cuts, method=method, workers=workers) if mine.size else {}
     del full
     parts = comm.gather((mine, {k: (c.entropy, c.schmidt_gap, c.spectrum, c.trace) for k, c in own.items()}), root=0)
