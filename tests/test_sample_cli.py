@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import mblnn.sample
+import mblnn.solve.eigsolve
 from mblnn.store.atomic import atomic_write
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.sample import SampleSpec, diagonalize_sample
@@ -20,7 +21,7 @@ def no_work(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("work started before the input was checked")
     monkeypatch.setattr(mblnn.sample.SectorBasis, "build", forbidden)
-    monkeypatch.setattr(mblnn.sample, "diagonalize_dense", forbidden)
+    monkeypatch.setattr(mblnn.solve.eigsolve, "diagonalize_dense", forbidden)
 
 
 @pytest.mark.parametrize("spec, key", [

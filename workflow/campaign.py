@@ -139,10 +139,9 @@ def figures(config: dict) -> list[str]:
     """The figures of this campaign: those whose table the campaign has; Fig. 6 (agreement across cuts) only where
     some N has at least three cuts."""
     have = set(tables(config))
-    wanted = [name for name, (_, table, overlays) in FIGURES.items() if table in have and set(overlays.values()) <= have]
     if not any(len(cuts_for(config, N)) >= 3 for N in config["sizes"]):
-        wanted.remove("spatial_structure")
-    return wanted
+        have.discard("spatial_structure")
+    return [name for name, (_, table, overlays) in FIGURES.items() if table in have and set(overlays.values()) <= have]
 
 
 def job_config(config: dict, *keys: str) -> str:

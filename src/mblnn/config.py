@@ -17,6 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from mblnn.model.disorder import same_hbar
 from mblnn.model.basis import n_up_for_sector, sector_dimension
 from mblnn.errors import InputError
 
@@ -79,7 +80,7 @@ def _expand_hbar_grid(config: dict) -> Iterator[str]:
             return
         count = int(math.floor((grid["stop"] - grid["start"]) / grid["step"] + 1e-9)) + 1
         values = [round(grid["start"] + i * grid["step"], 10) for i in range(count)]
-        extra = [float(h) for h in grid.get("include", []) if not any(abs(h - v) < 1e-12 for v in values)]
+        extra = [float(h) for h in grid.get("include", []) if not any(same_hbar(h, v) for v in values)]
         config["hbar"] = sorted(values + extra)
 
 
@@ -103,7 +104,7 @@ def _physics_errors(config: dict) -> Iterator[str]:
                 yield f"config key {section}.{key}: N={key} is not among sizes {config['sizes']}"
     training = config["training"]
     for name in ("h_eth", "h_mbl"):
-        if not any(abs(h - training[name]) < 1e-12 for h in config["hbar"]):
+        if not any(same_hbar(h, training[name]) for h in config["hbar"]):
             yield f"config key training.{name}: {training[name]} is not among hbar {config['hbar']} (its samples label the training data)"
     if training["seed"] == config["seed"]:
         yield (f"config key training.seed: {training['seed']} equals the campaign seed; choose another (the disorder "

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mblnn import streams
+from mblnn import streams as random_streams
 from mblnn.errors import InputError
 
 
@@ -110,7 +110,7 @@ def bootstrap_crossing(hbar: np.ndarray, larger: np.ndarray, smaller: np.ndarray
                        seed: int = 0) -> Estimate:
     """Crossing of the mean curves of two chain lengths (``larger``, ``smaller``: ``(R, H)`` or
     ``(R, M, H)`` each) with its bootstrap error over realizations (and members)."""
-    rng = streams.generator(seed, "crossing_bootstrap")
+    rng = random_streams.generator(seed, "crossing_bootstrap")
     value = curve_crossing(hbar, _mean_curve(larger), _mean_curve(smaller))
     samples = [curve_crossing(hbar, _mean_curve(larger, *a), _mean_curve(smaller, *b))
                for a, b in zip(_replicas(larger, replicas, rng), _replicas(smaller, replicas, rng))]
@@ -121,7 +121,7 @@ def bootstrap_level_crossing(hbar: np.ndarray, values: np.ndarray, level: float 
                              seed: int = 0) -> Estimate:
     """Where the mean curve of ``values`` (``(R, H)`` or ``(R, M, H)``) passes ``level``, with its
     bootstrap error."""
-    rng = streams.generator(seed, "level_crossing_bootstrap")
+    rng = random_streams.generator(seed, "level_crossing_bootstrap")
     value = level_crossing(hbar, _mean_curve(values), level)
     samples = [level_crossing(hbar, _mean_curve(values, *pick), level) for pick in _replicas(values, replicas, rng)]
     return _summarize(value, samples)
@@ -245,7 +245,7 @@ def bootstrap_scaling_collapse(hbar: np.ndarray, values: Mapping[int, np.ndarray
                 inside[N] &= (mean >= value_range[0]) & (mean <= value_range[1])
     curves, errors = curves_and_errors({})
     fit = fit_scaling_collapse(curves, degree, errors, hbar_c_range=fit_range)
-    rng = streams.generator(seed, "collapse_bootstrap")
+    rng = random_streams.generator(seed, "collapse_bootstrap")
     streams = {N: _replicas(np.asarray(v), replicas, rng) for N, v in values.items()}
     hbar_cs, nus = [], []
     for _ in range(replicas):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mblnn import streams
+from mblnn.model.disorder import same_hbar
 from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, Ensemble, _tensorflow
@@ -148,7 +149,7 @@ def dream_from_samples(paths, ensemble: Ensemble, target: str, dreaming: dict, s
                    networks=len(dreamers.members), kind=settings.kind, progress=progress)
 
     def typical(hbar):
-        rows = [s.features for s in samples if np.isclose(s.hbar, hbar)]
+        rows = [s.features for s in samples if same_hbar(s.hbar, hbar)]
         return np.median(np.concatenate(rows), axis=0) if rows else np.full(features.shape[1], np.nan, np.float32)
 
     return {"start": result.start, "dreamed": result.dreamed, "mean": result.mean,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mblnn import streams
+from mblnn.model.disorder import same_hbar
 from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
@@ -102,9 +103,9 @@ def training_data(
     stores = [open_sample_store(p, cut=settings.cut) for p in paths]
     hbars = np.array([float(s.attrs["hbar"]) for s in stores])
     groups = {
-        "ETH": [s for s, h in zip(stores, hbars) if np.isclose(h, h_eth)],
-        "MBL": [s for s, h in zip(stores, hbars) if np.isclose(h, h_mbl)],
-        "TR": [s for s, h in zip(stores, hbars) if h_eth < h < h_mbl and not np.isclose(h, h_eth) and not np.isclose(h, h_mbl)],
+        "ETH": [s for s, h in zip(stores, hbars) if same_hbar(h, h_eth)],
+        "MBL": [s for s, h in zip(stores, hbars) if same_hbar(h, h_mbl)],
+        "TR": [s for s, h in zip(stores, hbars) if h_eth < h < h_mbl and not same_hbar(h, h_eth) and not same_hbar(h, h_mbl)],
     }
     for name, members in groups.items():
         if not members:

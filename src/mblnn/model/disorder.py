@@ -48,6 +48,12 @@ def hbar_key(hbar: float) -> str:
     return repr(check_hbar(hbar))
 
 
+def same_hbar(a: float, b: float) -> bool:
+    """Whether two disorder strengths are the same h̄: their canonical keys (:func:`hbar_key`) agree. Every
+    comparison of h̄ values (config against stores, TD labels, grids) goes through here."""
+    return hbar_key(a) == hbar_key(b)
+
+
 def check_hbar(hbar: float) -> float:
     """Validate a disorder strength h̄ (finite, >= 0) and return it as float."""
     value = float(hbar)
