@@ -183,9 +183,9 @@ def training_config(config: dict, variant: str) -> str:
 
 
 def confusion_config(config: dict) -> str:
-    section = {key: value for key, value in config["finite_size"].items()}
-    return json.dumps({"finite_size": section, **config_subset(config, ("training.fraction", "training.input",
-                                                                        "training.floor"))}, sort_keys=True)
+    """``mblnn confusion --config``: its networks (finite_size.confusion), the bin width and the network inputs."""
+    return job_config(config, "finite_size.confusion", "finite_size.eps_width", "training.fraction", "training.input",
+                      "training.floor")
 
 
 def uses_mpi(config: dict, N: int) -> bool:

@@ -206,8 +206,10 @@ def _confusion(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from mblnn.plot.figures import draw, save_figure
+    from mblnn.plot.figures import FIGURES, draw, save_figure
 
+    if args.name not in FIGURES:
+        raise InputError(f"unknown figure {args.name!r}; figures: {', '.join(FIGURES)}")
     overlays = {name: pd.read_csv(path) for name, path in (args.overlay or [])}
     for path in save_figure(draw(args.name, pd.read_csv(args.table), **overlays), args.out):
         _say(args, str(path))
@@ -257,9 +259,8 @@ def _dream_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _table_arguments(parser: argparse.ArgumentParser) -> None:
-    from mblnn.analyse.registry import TABLES
-
-    parser.add_argument("name", choices=list(TABLES), help="the table (mblnn.analyse.registry.TABLES)")
+    # names are checked by the registry when the table is built: importing it here would slow every command
+    parser.add_argument("name", help="the table, a name of mblnn.analyse.registry.TABLES (e.g. phase_diagram)")
     parser.add_argument("--samples", nargs="*", default=[], help="sample stores")
     parser.add_argument("--classified", nargs="*", default=[], help="classification stores of 'mblnn classify'")
     parser.add_argument("--dreams", nargs="*", default=[], help="dream archives of 'mblnn dream' (.npz)")
@@ -278,9 +279,7 @@ def _confusion_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _plot_arguments(parser: argparse.ArgumentParser) -> None:
-    from mblnn.plot.figures import FIGURES
-
-    parser.add_argument("name", choices=list(FIGURES), help="the figure (mblnn.plot.figures.FIGURES)")
+    parser.add_argument("name", help="the figure, a name of mblnn.plot.figures.FIGURES (e.g. phase_diagram)")
     parser.add_argument("table", help="the table it draws (.csv)")
     parser.add_argument("--overlay", type=_named_path, action="append", metavar="NAME=PATH",
                         help="a table drawn over it, e.g. crossings=results/tables/crossings.csv")

@@ -193,8 +193,8 @@ def _finite_size_errors(config: dict) -> Iterator[str]:
 
 @functools.cache
 def _schema(schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
-    with open(schema_path) as handle:
-        return yaml.safe_load(handle)
+    with open(schema_path) as handle:  # libyaml's loader where present: the schema is read by every command
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def default(key: str):

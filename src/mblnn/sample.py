@@ -16,7 +16,7 @@ from mblnn.config import default
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.observables.entanglement import CutEntanglement, check_cuts
 from mblnn.solve.cost import dense_memory_bytes
-from mblnn.solve.dense import available_memory_bytes
+from mblnn.solve.dense import available_memory_bytes, check_dense_fits
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,8 @@ def diagonalize_sample(
         from mblnn.solve.mpi import check_shift_invert_request
 
         targets = check_shift_invert_request(spec.N, spec.sz, targets, nev)
+    if solver == "dense":  # before the basis: a sector too large for LAPACK fails here, with the memory it needs
+        check_dense_fits(sector_dimension(spec.N, spec.sz), driver, max_memory)
     fields = spec.resolved_fields()  # every MPI rank draws the same disorder from (seed, N, realization)
     basis = SectorBasis.build(spec.N, spec.sz)
     label = f"N={spec.N} hbar={spec.hbar:g} realization={spec.realization}"

@@ -24,7 +24,7 @@ from mblnn.errors import MemoryBudgetError
 from mblnn.model.basis import SectorBasis
 from mblnn.observables.entanglement import CutEntanglement, entanglement
 from mblnn.observables.levels import gap_ratio
-from mblnn.solve.dense import available_memory_bytes, check_dense_fits, diagonalize_dense, energy_density
+from mblnn.solve.dense import available_memory_bytes, diagonalize_dense, energy_density
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
 logger = logging.getLogger("mblnn.solve")
@@ -122,7 +122,6 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, d
 def _dense(basis, fields, J, driver, max_memory) -> Spectrum:
     from mblnn.model.hamiltonian import hamiltonian
 
-    check_dense_fits(basis.dim, driver, max_memory)
     dense = diagonalize_dense(hamiltonian(basis, fields, J), driver=driver, max_memory=max_memory)
 
     def blocks(cuts, method):
