@@ -62,6 +62,7 @@ def test_shift_invert_and_scalapack_match_dense_lapack():
 @pytest.mark.parametrize("solver, N, extra", [
     ("shift_invert", 12, settings(seed=4, targets=[0.2, 0.5, 0.8], nev=30)),
     ("dense_mpi", 10, settings(seed=4)),
+    ("filter", 12, settings(seed=4, targets=[0.2, 0.5, 0.8], nev=30)),
 ])
 def test_results_do_not_depend_on_the_number_of_ranks(tmp_path, solver, N, extra):
     common = ["--N", str(N), "--hbar", "3.0", "--cuts", f"{N // 2}", "--solver", solver, *extra]
@@ -75,7 +76,7 @@ def test_results_do_not_depend_on_the_number_of_ranks(tmp_path, solver, N, extra
     np.testing.assert_allclose(a.cuts[N // 2].entropy, b.cuts[N // 2].entropy, atol=1e-8)
     assert a.solver == b.solver, "ranks belong to the diagnostics, not to the solver options"
     assert (a.diagnostics["ranks"], b.diagnostics["ranks"]) == (1, 2)
-    if solver == "shift_invert":
+    if solver in ("shift_invert", "filter"):
         # one progress line per target, from rank 0 only
         assert done.stdout.count("  target ") == 3 and "target 3/3, eps=0.8: 30 eigenpairs in" in done.stdout
         assert np.all(a.residuals < 1e-8) and list(a.targets) == [0.2, 0.5, 0.8]
@@ -131,3 +132,41 @@ def test_unused_petsc_option_is_refused(tmp_path):
     done = spectrum(2, out, "--N", "10", "--hbar", "2.0", "--solver", "shift_invert", *settings(targets=[0.5], nev=10, petsc_options={"mat_mumps_icntl_7": "2"}), timeout=120)
     assert done.returncode == 2 and "['mat_mumps_icntl_7'] were not used" in done.stderr, done.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("N", [12, 14])
+def test_filter_matches_dense_lapack(tmp_path, N):
+    """The polynomial filter's pairs are the dense spectrum's nev states nearest each target (eigenvalues 1e-10,
+    entropies and Schmidt gaps 1e-8), every residual checked."""
+    config = {"seed": 3, "shift_invert": {"targets": [0.1, 0.5, 0.9], "nev": 40}}
+    out, dense = tmp_path / "filter.zarr", tmp_path / "dense.zarr"
+    done = spectrum(2, out, "--N", str(N), "--hbar", "2.5", "--cuts", str(N // 2), "--solver", "filter",
+                    "--config", json.dumps(config))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("  target ") == 3
+    reference = subprocess.run([MBLNN, "spectrum", "--N", str(N), "--hbar", "2.5", "--cuts", str(N // 2), "--config",
+                                json.dumps({"seed": 3}), "--out", str(dense)], capture_output=True, text=True)
+    assert reference.returncode == 0, reference.stderr
+    a, b = read_sample(out), read_sample(dense)
+    assert a.solver["name"] == "filter" and a.energies.size == 120 and np.all(a.residuals < 1e-8)
+    assert [w["pairs"] >= 40 for w in a.diagnostics["filter_windows"]] == [True] * 3
+    np.testing.assert_allclose([a.diagnostics["e_min"], a.diagnostics["e_max"]], b.energies[[0, -1]], atol=1e-10)
+    index = np.concatenate([np.sort(np.argsort(np.abs(b.energies - (b.energies[0] + t * (b.energies[-1] - b.energies[0]))),
+                                               kind="stable")[:40]) for t in (0.1, 0.5, 0.9)])
+    np.testing.assert_allclose(a.energies, b.energies[index], atol=1e-10, rtol=0)
+    np.testing.assert_allclose(a.cuts[N // 2].entropy, b.cuts[N // 2].entropy[index], atol=1e-8)
+    np.testing.assert_allclose(a.cuts[N // 2].schmidt_gap, b.cuts[N // 2].schmidt_gap[index], atol=1e-8)
+
+
+@pytest.mark.slow
+def test_filter_matches_shift_invert_at_n16(tmp_path):
+    config = {"seed": 5, "shift_invert": {"targets": [0.5], "nev": 30}}
+    outs = {}
+    for solver in ("filter", "shift_invert"):
+        outs[solver] = tmp_path / f"{solver}.zarr"
+        done = spectrum(2, outs[solver], "--N", "16", "--hbar", "3.0", "--cuts", "8", "--solver", solver,
+                        "--config", json.dumps(config))
+        assert done.returncode == 0, done.stderr
+    a, b = read_sample(outs["filter"]), read_sample(outs["shift_invert"])
+    np.testing.assert_allclose(a.energies, b.energies, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(a.cuts[8].entropy, b.cuts[8].entropy, atol=1e-8)

@@ -18,7 +18,7 @@ from mblnn.plot.figures import FIGURES
 from mblnn.solve import cost
 
 #: solvers whose jobs run under an MPI launcher
-MPI_SOLVERS = ("dense_mpi", "shift_invert")
+MPI_SOLVERS = ("dense_mpi", "shift_invert", "filter")
 TABLE_FORMATS = ("csv", "parquet")
 
 SAMPLE = "results/samples/N{N}/hbar{hbar}/r{realization}.zarr"
@@ -161,6 +161,7 @@ SOLVER_KEYS = {
     "shift_invert": ("dense.entanglement_method", "shift_invert.targets", "shift_invert.nev", "shift_invert.tol",
                      "shift_invert.residual_tol", "shift_invert.petsc_options"),
 }
+SOLVER_KEYS["filter"] = SOLVER_KEYS["shift_invert"][:-1] + ("filter.degree", "filter.width_factor", "filter.petsc_options")
 SOLVER_KEYS["auto"] = tuple(dict.fromkeys(SOLVER_KEYS["dense"] + SOLVER_KEYS["shift_invert"]))
 
 

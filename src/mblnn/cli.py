@@ -225,11 +225,11 @@ def _spectrum_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--realization", type=int, default=0, help="disorder realization index (default 0)")
     parser.add_argument("--cuts", type=_ints, help="comma-separated N_A values (default N/2)")
     parser.add_argument("--fields", type=_floats, help="explicit fields h_1,...,h_N (replace the random draw)")
-    parser.add_argument("--solver", choices=("dense", "dense_mpi", "shift_invert", "auto"),
+    parser.add_argument("--solver", choices=("dense", "dense_mpi", "shift_invert", "filter", "auto"),
                         help="(default: the config's solver section for this N) dense: LAPACK, all states; dense_mpi: ScaLAPACK under MPI, all states; shift_invert: "
-                             "SLEPc under MPI, nev states per target; auto: dense if it fits in memory, else shift_invert")
+                             "SLEPc under MPI, nev states per target; filter: the same by a polynomial filter (no factorization); auto: dense if it fits in memory, else shift_invert")
     parser.add_argument("--max-memory-gb", type=float, help="memory budget of the dense solve (default: available memory)")
-    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; sections seed, model, solver, dense, shift_invert")
+    parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; sections seed, model, solver, dense, shift_invert, filter")
     parser.add_argument("--out", required=True, help="output Zarr store (a directory, e.g. sample.zarr)")
 
 

@@ -120,7 +120,7 @@ def _physics_errors(config: dict) -> Iterator[str]:
             dim = sector_dimension(N, sz)
         except InputError:
             continue  # reported above
-        if solver_for(config, N) == "shift_invert" and nev > dim:
+        if solver_for(config, N) in ("shift_invert", "filter") and nev > dim:
             yield (f"config key shift_invert.nev: nev={nev} exceeds the {dim} states of "
                    f"sizes[{i}] (N={N})")
     campaign = config["campaign"]
@@ -181,7 +181,7 @@ def _finite_size_errors(config: dict) -> Iterator[str]:
         yield "config key hbar: learning by confusion and crossings need at least 3 disorder strengths"
     if section["confusion"]["n_hidden"] % 2:
         yield f"config key finite_size.confusion.n_hidden: must be even (half the units are dropped), got {section['confusion']['n_hidden']}"
-    shift_invert = [N for N in config["sizes"] if solver_for(config, N) == "shift_invert"]
+    shift_invert = [N for N in config["sizes"] if solver_for(config, N) in ("shift_invert", "filter")]
     if shift_invert:
         width = section["eps_width"]
         for key, centres in (("finite_size.eps", section["eps"]), ("finite_size.confusion.eps", section["confusion"]["eps"])):

@@ -102,7 +102,7 @@ class SampleResult:
     residuals: np.ndarray | None = None
 
 
-SOLVERS = ("dense", "dense_mpi", "shift_invert", "auto")
+SOLVERS = ("dense", "dense_mpi", "shift_invert", "filter", "auto")
 
 
 def choose_solver(spec: SampleSpec, solver: str, driver: str, targets, max_memory: int | None) -> str:
@@ -135,12 +135,14 @@ def diagonalize_sample(
     tol: float = default("shift_invert.tol"),
     residual_tol: float = default("shift_invert.residual_tol"),
     petsc_options: dict | None = None,
+    filter_options: dict | None = None,
 ) -> SampleResult | None:
     """One sample from parameters to physics: validate, build H, diagonalize, entanglement, r.
 
     ``solver``: ``"dense"`` (LAPACK, one process, all eigenpairs), ``"dense_mpi"`` (ScaLAPACK under
     MPI, all eigenpairs), ``"shift_invert"`` (SLEPc under MPI, ``nev`` pairs nearest each target
-    energy density in ``targets``), or ``"auto"`` (see :func:`choose_solver`); all through
+    energy density in ``targets``), ``"filter"`` (the same pairs by SLEPc's polynomial filter, no
+    factorization; ``filter_options``: degree, width_factor, petsc_options), or ``"auto"`` (see :func:`choose_solver`); all through
     :func:`mblnn.solve.eigsolve.eigsolve`. Every check (parameters, memory budget in bytes — ``None`` =
     available memory) runs before any expensive step. The MPI solvers must be called on every rank; the
     result is returned on rank 0 and ``None`` elsewhere.
@@ -149,7 +151,7 @@ def diagonalize_sample(
 
     spec = spec.validated()
     solver = choose_solver(spec, solver, driver, targets, max_memory)
-    if solver == "shift_invert":
+    if solver in ("shift_invert", "filter"):
         from mblnn.solve.mpi import check_shift_invert_request
 
         targets = check_shift_invert_request(spec.N, spec.sz, targets, nev)
@@ -159,7 +161,8 @@ def diagonalize_sample(
     basis = SectorBasis.build(spec.N, spec.sz)
     label = f"N={spec.N} hbar={spec.hbar:g} realization={spec.realization}"
     with eigsolve(basis, fields, spec.J, solver, driver=driver, targets=targets, nev=nev, tol=tol, residual_tol=residual_tol,
-                  petsc_options=petsc_options, max_memory=max_memory, label=label) as spectrum:
+                  petsc_options=petsc_options, filter_options=filter_options, max_memory=max_memory,
+                  label=label) as spectrum:
         cuts = spectrum.entanglement(spec.cuts, entanglement_method)
     if not spectrum.is_root:
         return None
@@ -175,10 +178,13 @@ def diagonalize_sample(
 
 
 def solver_settings(config: dict) -> dict:
-    """The keyword arguments of :func:`diagonalize_sample` from the config sections ``dense`` and ``shift_invert``."""
-    dense, si = config["dense"], config["shift_invert"]
+    """The keyword arguments of :func:`diagonalize_sample` from the config sections ``dense``, ``shift_invert`` and
+    ``filter``."""
+    dense, si, polynomial = config["dense"], config["shift_invert"], config["filter"]
     return {"driver": dense["driver"], "entanglement_method": dense["entanglement_method"], "targets": tuple(si["targets"]),
-            "nev": si["nev"], "tol": si["tol"], "residual_tol": si["residual_tol"], "petsc_options": {key: str(value) for key, value in si["petsc_options"].items()}}
+            "nev": si["nev"], "tol": si["tol"], "residual_tol": si["residual_tol"], "petsc_options": {key: str(value) for key, value in si["petsc_options"].items()},
+            "filter_options": {"degree": polynomial["degree"], "width_factor": polynomial["width_factor"],
+                               "petsc_options": {key: str(value) for key, value in polynomial["petsc_options"].items()}}}
 
 
 def parse_cuts(text: str | Sequence[int]) -> tuple[int, ...]:

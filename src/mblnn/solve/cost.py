@@ -39,8 +39,18 @@ def shift_invert_memory_bytes(dim: int, ranks: int) -> int:
     return int(_SI_GIB_PER_RANK * (dim / _SI_DIM) ** _SI_MEMORY_EXPONENT * 2 / ranks * 2**30)
 
 
-def memory_bytes(solver: str, dim: int, ranks: int = 1, driver: str = "evd") -> int:
+def filter_memory_bytes(dim: int, ranks: int, nev: int = 100, bandwidth: int = 12) -> int:
+    """Peak memory per rank of the polynomial filter: the Krylov basis (ncv ≈ 3.6 nev + 40 vectors, SLEPc's default
+    of twice the 1.2 × 1.5 nev pairs expected in the interval), a few work vectors and the sparse matrix (about
+    ``bandwidth`` nonzeros per row, 12 bytes each)."""
+    vectors = 3.6 * nev + 40 + 8
+    return int((vectors * 8 + bandwidth * 12) * dim / ranks)
+
+
+def memory_bytes(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev: int = 100) -> int:
     """Memory of one sample's solve, all ranks together (``auto``: as dense, which it picks when that fits)."""
+    if solver == "filter":
+        return ranks * filter_memory_bytes(dim, ranks, nev)
     if solver == "shift_invert":
         return ranks * shift_invert_memory_bytes(dim, ranks)
     if solver == "dense_mpi":
@@ -55,9 +65,9 @@ def seconds(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> float:
     return _DENSE_SECONDS * (dim / _DENSE_DIM) ** 3
 
 
-def job_mem_mb(solver: str, dim: int, ranks: int = 1, driver: str = "evd") -> int:
+def job_mem_mb(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev: int = 100) -> int:
     """Memory request (MB) of one diagonalization job: :data:`SAFETY` × :func:`memory_bytes`, at least 1000 MB."""
-    return max(MIN_MEM_MB, math.ceil(SAFETY * memory_bytes(solver, dim, ranks, driver) / 2**20))
+    return max(MIN_MEM_MB, math.ceil(SAFETY * memory_bytes(solver, dim, ranks, driver, nev) / 2**20))
 
 
 def job_runtime_min(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> int:

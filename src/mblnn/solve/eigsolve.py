@@ -30,7 +30,7 @@ from mblnn.solve.dense import available_memory_bytes, diagonalize_dense, energy_
 logger = logging.getLogger("mblnn.solve")
 
 #: The solvers :func:`eigsolve` knows (``auto`` is resolved by :func:`mblnn.sample.choose_solver`).
-SOLVERS = ("dense", "dense_mpi", "shift_invert")
+SOLVERS = ("dense", "dense_mpi", "shift_invert", "filter")
 #: Eigenpairs per block of the distributed full diagonalization (bounds the gathered vectors per rank).
 DENSE_MPI_BLOCK = 256
 
@@ -87,11 +87,12 @@ class Spectrum:
 
 def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, driver: str, targets: Sequence[float] = (),
              nev: int = 0, tol: float = 0.0, residual_tol: float = 0.0, petsc_options: dict | None = None,
-             max_memory: int | None = None, label: str = "") -> Spectrum:
+             filter_options: dict | None = None, max_memory: int | None = None, label: str = "") -> Spectrum:
     """The eigenpairs of H(basis, fields, J) by ``solver`` (:data:`SOLVERS`), as a :class:`Spectrum`.
 
     ``driver``: the LAPACK driver (dense); ``targets``, ``nev``, ``tol``, ``residual_tol``, ``petsc_options``:
-    shift-invert (targets validated by the caller, :func:`mblnn.solve.mpi.check_shift_invert_request`);
+    the interior solvers (targets validated by the caller, :func:`mblnn.solve.mpi.check_shift_invert_request`);
+    ``filter_options``: the filter solver's ``degree``, ``width_factor`` and ``petsc_options``;
     ``max_memory`` the budget in bytes (``None``: what this process may use), checked before any expensive step;
     ``label`` names the sample in progress lines. Call it on every rank for the MPI solvers.
     """
@@ -113,7 +114,9 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, d
         H.set_fields(fields)
         if solver == "dense_mpi":
             return _dense_mpi(H)
-        return _shift_invert(H, targets, nev, tol, residual_tol, petsc_options, label)
+        if solver == "filter":
+            return _interior(H, "filter", targets, nev, tol, residual_tol, filter_options or {}, label)
+        return _interior(H, "shift_invert", targets, nev, tol, residual_tol, petsc_options, label)
     except BaseException:
         H.destroy()
         raise
@@ -163,16 +166,26 @@ def _dense_mpi(H) -> Spectrum:
                     is_root=H.comm.getRank() == 0, _blocks=blocks, _close=close)
 
 
-def _shift_invert(H, targets, nev, tol, residual_tol, petsc_options, label) -> Spectrum:
+def _interior(H, kind, targets, nev, tol, residual_tol, settings, label) -> Spectrum:
+    """``nev`` pairs nearest each target energy density by shift-invert (``settings``: its PETSc options) or by
+    the polynomial filter (``settings``: degree, width_factor, petsc_options)."""
     from mblnn.solve import mpi
 
     root = H.comm.getRank() == 0
     report = logger.info if root else (lambda *args: None)
-    solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=petsc_options)
+    started = time.perf_counter()
+    e_min, e_max = mpi.spectrum_bounds(H, tol)
+    report("%s: spectrum bounds [%.6g, %.6g] in %.1f s", label, e_min, e_max, time.perf_counter() - started)
+    if kind == "filter":
+        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol, degree=settings.get("degree"),
+                                  width_factor=settings.get("width_factor", 1.5), petsc_options=settings.get("petsc_options"))
+        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, "degree": settings.get("degree"),
+                   "width_factor": settings.get("width_factor", 1.5), "petsc_options": dict(settings.get("petsc_options") or {})}
+    else:
+        solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=settings)
+        options = {"name": "shift_invert", "nev": nev, "tol": tol, "residual_tol": residual_tol,
+                   "petsc_options": {**mpi.SHIFT_INVERT_DEFAULTS, **(settings or {})}}
     try:
-        started = time.perf_counter()
-        e_min, e_max = solver.bounds()
-        report("%s: spectrum bounds [%.6g, %.6g] in %.1f s", label, e_min, e_max, time.perf_counter() - started)
         windows = []
         for i, t in enumerate(targets):
             started = time.perf_counter()
@@ -180,11 +193,12 @@ def _shift_invert(H, targets, nev, tol, residual_tol, petsc_options, label) -> S
             report("  target %d/%d, eps=%.3g: %d eigenpairs in %.1f s", i + 1, len(targets), t,
                    windows[-1].energies.size, time.perf_counter() - started)
     finally:
+        filter_log = list(getattr(solver, "log", []))
         solver.destroy()
     windows, dropped = mpi.merge_windows(windows, e_min, e_max)
     missing = sum(w.missing for w in windows)
     if root and (missing or dropped):
-        warnings.warn(f"shift-invert {label}: {missing} requested eigenpairs did not converge, {dropped} duplicates of "
+        warnings.warn(f"{kind.replace('_', '-')} {label}: {missing} requested eigenpairs did not converge, {dropped} duplicates of "
                       "overlapping windows dropped (recorded in the diagnostics)", mpi.SolverWarning, stacklevel=3)
     energies = np.concatenate([w.energies for w in windows])
     residuals = np.concatenate([w.residuals for w in windows])
@@ -193,13 +207,16 @@ def _shift_invert(H, targets, nev, tol, residual_tol, petsc_options, label) -> S
         for w in windows:
             yield mpi.distributed_entanglement(w.local_vectors, H, cuts, method)
 
+    diagnostics = {"e_min": e_min, "e_max": e_max, "ranks": H.comm.getSize(), "missing_pairs": missing,
+                   "duplicates_dropped": dropped, "max_residual": float(residuals.max()) if residuals.size else None}
+    if kind == "filter":  # the interval, degree and iterations of each window
+        diagnostics["filter_windows"] = [{"interval": [float(a), float(b)], "degree": int(degree), "iterations": int(its),
+                                          "pairs": int(found)}
+                                         for a, b, degree, its, found in filter_log]
     return Spectrum(
-        solver="shift_invert", energies=energies, energy_density=energy_density(energies, e_min, e_max),
+        solver=kind, energies=energies, energy_density=energy_density(energies, e_min, e_max),
         gap_ratio=np.concatenate([gap_ratio(w.energies) for w in windows]), e_min=e_min, e_max=e_max,
-        options={"name": "shift_invert", "nev": nev, "tol": tol, "residual_tol": residual_tol,
-                 "petsc_options": {**mpi.SHIFT_INVERT_DEFAULTS, **(petsc_options or {})}},
-        diagnostics={"e_min": e_min, "e_max": e_max, "ranks": H.comm.getSize(), "missing_pairs": missing,
-                     "duplicates_dropped": dropped, "max_residual": float(residuals.max()) if residuals.size else None},
+        options=options, diagnostics=diagnostics,
         residuals=residuals, targets=np.asarray(targets),
         window=np.repeat(np.arange(len(windows)), [w.energies.size for w in windows]),
         is_root=root, _blocks=blocks, _close=H.destroy)

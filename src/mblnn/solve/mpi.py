@@ -140,6 +140,49 @@ class Window:
     missing: int = 0
 
 
+def spectrum_bounds(H: DistributedHamiltonian, tol: float, max_it: int = 1000) -> tuple[float, float]:
+    """E_min and E_max of ``H`` by two extremal Krylov-Schur solves (options prefix ``mblnn_bounds_``)."""
+    _, SLEPc = _petsc()
+    values = []
+    for which in (SLEPc.EPS.Which.SMALLEST_REAL, SLEPc.EPS.Which.LARGEST_REAL):
+        eps = SLEPc.EPS().create(H.comm)
+        eps.setOptionsPrefix("mblnn_bounds_")
+        eps.setOperators(H.matrix)
+        eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+        eps.setWhichEigenpairs(which)
+        eps.setDimensions(1)
+        eps.setTolerances(tol, max_it)
+        eps.setFromOptions()
+        eps.solve()
+        if eps.getConverged() < 1:
+            raise SolverError("the extremal eigenvalue solve for the spectrum bounds did not converge")
+        values.append(eps.getEigenvalue(0).real)
+        eps.destroy()
+    return values[0], values[1]
+
+
+def _chosen_pairs(eps, H, sigma: float, nev: int, residual_tol: float, vector) -> Window:
+    """The ``nev`` converged pairs of a solved EPS nearest ``sigma``, ascending, each checked
+    ‖Hv − Ev‖ ≤ ``residual_tol`` (:class:`SolverError` otherwise)."""
+    _, SLEPc = _petsc()
+    nconv = eps.getConverged()
+    values = np.array([eps.getEigenvalue(i).real for i in range(nconv)])
+    chosen = np.argsort(np.abs(values - sigma), kind="stable")[:nev]
+    chosen = chosen[np.argsort(values[chosen], kind="stable")]
+    local = np.empty((chosen.size, H.n_local))
+    residuals = np.empty(chosen.size)
+    for row, i in enumerate(chosen):
+        eps.getEigenpair(int(i), vector)
+        local[row] = vector.getArray()
+        residuals[row] = eps.computeError(int(i), SLEPc.EPS.ErrorType.ABSOLUTE)
+    bad = residuals > residual_tol
+    if np.any(bad):
+        raise SolverError(f"{bad.sum()} eigenpairs near σ={sigma:.6g} have residual ‖Hv-Ev‖ up to "
+                          f"{residuals.max():.2e} > residual_tol={residual_tol:.1e}")
+    return Window(target=sigma, energies=values[chosen], local_vectors=local, residuals=residuals,
+                  missing=nev - chosen.size)
+
+
 class ShiftInvertSolver:
     """Eigenpairs of a :class:`DistributedHamiltonian` near target energy densities, by SLEPc
     shift-invert. Create once per N; call :meth:`solve` for every sample (reuses the factorization's
@@ -174,24 +217,8 @@ class ShiftInvertSolver:
         self._vector = hamiltonian.matrix.createVecRight()
 
     def bounds(self) -> tuple[float, float]:
-        """E_min and E_max by two extremal Krylov-Schur solves (prefix ``mblnn_bounds_``)."""
-        _, SLEPc = _petsc()
-        values = []
-        for which in (SLEPc.EPS.Which.SMALLEST_REAL, SLEPc.EPS.Which.LARGEST_REAL):
-            eps = SLEPc.EPS().create(self.H.comm)
-            eps.setOptionsPrefix("mblnn_bounds_")
-            eps.setOperators(self.H.matrix)
-            eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
-            eps.setWhichEigenpairs(which)
-            eps.setDimensions(1)
-            eps.setTolerances(self.tol, self.max_it)
-            eps.setFromOptions()
-            eps.solve()
-            if eps.getConverged() < 1:
-                raise SolverError("the extremal eigenvalue solve for the spectrum bounds did not converge")
-            values.append(eps.getEigenvalue(0).real)
-            eps.destroy()
-        return values[0], values[1]
+        """E_min and E_max (:func:`spectrum_bounds`)."""
+        return spectrum_bounds(self.H, self.tol, self.max_it)
 
     def window(self, sigma: float, nev: int) -> Window:
         """The ``nev`` eigenpairs nearest the shift ``sigma`` (units of J)."""
@@ -202,23 +229,7 @@ class ShiftInvertSolver:
         self.eps.setOperators(self.H.matrix)
         self.eps.solve()
         self._check_options_used()
-        nconv = self.eps.getConverged()
-        values = np.array([self.eps.getEigenvalue(i).real for i in range(nconv)])
-        chosen = np.argsort(np.abs(values - sigma), kind="stable")[:nev]
-        chosen = chosen[np.argsort(values[chosen], kind="stable")]
-        local = np.empty((chosen.size, self.H.n_local))
-        residuals = np.empty(chosen.size)
-        _, SLEPc = _petsc()
-        for row, i in enumerate(chosen):
-            self.eps.getEigenpair(int(i), self._vector)
-            local[row] = self._vector.getArray()
-            residuals[row] = self.eps.computeError(int(i), SLEPc.EPS.ErrorType.ABSOLUTE)
-        bad = residuals > self.residual_tol
-        if np.any(bad):
-            raise SolverError(f"{bad.sum()} eigenpairs near σ={sigma:.6g} have residual ‖Hv-Ev‖ up to "
-                              f"{residuals.max():.2e} > residual_tol={self.residual_tol:.1e}")
-        return Window(target=sigma, energies=values[chosen], local_vectors=local, residuals=residuals,
-                      missing=nev - chosen.size)
+        return _chosen_pairs(self.eps, self.H, sigma, nev, self.residual_tol, self._vector)
 
     def _check_options_used(self) -> None:
         """A misspelt or misplaced option would silently do nothing: refuse it instead."""
@@ -233,6 +244,104 @@ class ShiftInvertSolver:
         self._vector.destroy()
         self.eps.destroy()
         for key in self._all_keys:
+            self._options.delValue(key)
+
+
+#: Prefix of the filter solver's entries in the PETSc options database.
+FILTER_OPTIONS_PREFIX = "mblnn_filter_"
+
+
+def density_of_states(H: DistributedHamiltonian) -> tuple[float, float]:
+    """Mean and standard deviation of the spectrum of ``H`` from its traces, Tr H / D and Tr H² / D − mean²
+    (exact moments, no eigenvalue needed). The many-body density of states is close to a Gaussian of these."""
+    from petsc4py import PETSc
+
+    diagonal = H.matrix.getDiagonal()
+    mean = diagonal.sum() / H.basis.dim
+    diagonal.destroy()
+    variance = H.matrix.norm(PETSc.NormType.FROBENIUS) ** 2 / H.basis.dim - mean**2
+    return float(mean), float(np.sqrt(max(variance, 0.0)))
+
+
+class FilterSolver:
+    """Eigenpairs of a :class:`DistributedHamiltonian` near target energies by SLEPc's polynomial filter
+    (``ST`` type ``filter``, FILTLAN): Krylov-Schur on p(H), a polynomial that is large on an interval [a, b]
+    around the target and small on the rest of [E_min, E_max]; all pairs in [a, b] are computed and the ``nev``
+    nearest the target kept. Only matrix-vector products: memory ~ (ncv + a few) vectors, no factorization.
+
+    The interval holds about ``width_factor`` × ``nev`` states by the Gaussian density of states of
+    :func:`density_of_states`; if fewer than ``nev`` pairs are found it is widened (×1.5, three times at most).
+    ``degree`` of the polynomial: ``None`` chooses ``degree_constant`` / (relative interval width), between 100
+    and ``max_degree``. Options database entries (``petsc_options``) go under :data:`FILTER_OPTIONS_PREFIX`.
+    """
+
+    def __init__(self, hamiltonian: DistributedHamiltonian, bounds: tuple[float, float], tol: float = 1e-10,
+                 residual_tol: float = 1e-8, degree: int | None = None, width_factor: float = 1.5,
+                 degree_constant: float = 2.5, max_degree: int = 20000, petsc_options: dict | None = None,
+                 max_it: int = 1000):
+        PETSc, _ = _petsc()
+        self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
+        self.e_min, self.e_max = bounds
+        self.degree, self.width_factor = degree, width_factor
+        self.degree_constant, self.max_degree = degree_constant, max_degree
+        self.mean, self.std = density_of_states(hamiltonian)
+        self._options = PETSc.Options()
+        self._keys = [f"{FILTER_OPTIONS_PREFIX}{key}" for key in (petsc_options or {})]
+        for key, value in (petsc_options or {}).items():
+            self._options[f"{FILTER_OPTIONS_PREFIX}{key}"] = str(value)
+        self._vector = hamiltonian.matrix.createVecRight()
+        #: per window: (interval a, b, degree, iterations, pairs in the interval)
+        self.log: list[tuple[float, float, int, int, int]] = []
+
+    def states_per_energy(self, energy: float) -> float:
+        """Estimated density of states at ``energy`` (states per unit of J)."""
+        return self.H.basis.dim * np.exp(-0.5 * ((energy - self.mean) / self.std) ** 2) / (np.sqrt(2 * np.pi) * self.std)
+
+    def window(self, sigma: float, nev: int) -> Window:
+        """The ``nev`` eigenpairs nearest ``sigma`` (units of J)."""
+        half = 0.5 * self.width_factor * nev / self.states_per_energy(sigma)
+        for _ in range(4):
+            eps, found = self._solve(max(self.e_min, sigma - half), min(self.e_max, sigma + half), nev)
+            try:
+                if found >= nev or half >= self.e_max - self.e_min:
+                    return _chosen_pairs(eps, self.H, sigma, nev, self.residual_tol, self._vector)
+            finally:
+                eps.destroy()
+            half *= 1.5
+        raise SolverError(f"the filter solver found fewer than nev={nev} eigenpairs near σ={sigma:.6g} after widening "
+                          "its interval three times")
+
+    def _solve(self, a: float, b: float, nev: int):
+        _, SLEPc = _petsc()
+        expected = max(nev, int(np.ceil(self.states_per_energy(0.5 * (a + b)) * (b - a))))
+        degree = self.degree or int(np.clip(np.ceil(self.degree_constant * (self.e_max - self.e_min) / (b - a)), 100,
+                                            self.max_degree))
+        eps = SLEPc.EPS().create(self.H.comm)
+        eps.setOptionsPrefix(FILTER_OPTIONS_PREFIX)
+        eps.setOperators(self.H.matrix)
+        eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+        eps.setWhichEigenpairs(SLEPc.EPS.Which.ALL)
+        eps.setInterval(a, b)
+        st = eps.getST()
+        st.setType(SLEPc.ST.Type.FILTER)
+        st.setFilterRange(self.e_min, self.e_max)
+        st.setFilterDegree(degree)
+        eps.setDimensions(int(1.2 * expected) + 20)  # in interval mode: an estimate of the pairs inside
+        eps.setTolerances(self.tol, self.max_it)
+        eps.setFromOptions()
+        eps.solve()
+        unused = [key[len(FILTER_OPTIONS_PREFIX):] for key in self._keys if not self._options.used(key)]
+        if unused:
+            eps.destroy()
+            raise InputError(f"filter.petsc_options {unused} were not used by the filter solver (keys relative to it, "
+                             "e.g. st_filter_type=chebyshev, eps_ncv=300)")
+        found = eps.getConverged()
+        self.log.append((a, b, st.getFilterDegree(), eps.getIterationNumber(), found))
+        return eps, found
+
+    def destroy(self) -> None:
+        self._vector.destroy()
+        for key in self._keys:
             self._options.delValue(key)
 
 
