@@ -109,3 +109,16 @@ def test_cli_bad_input(tmp_path, args, key):
     done = subprocess.run(MBLNN + ["spectrum", *args, "--out", str(out)], capture_output=True, text=True)
     assert done.returncode == 2 and key in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_auto_picks_dense_then_shift_invert_then_filter_by_memory(caplog):
+    from mblnn.sample import choose_solver
+    from mblnn.solve import cost
+
+    spec = SampleSpec(N=20, hbar=3.0).validated()  # 184,756 states: dense ~1 TB, shift-invert ~10 GiB modelled
+    si = cost.memory_bytes("shift_invert", 184756)
+    with caplog.at_level("INFO", logger="mblnn.sample"):
+        assert choose_solver(spec, "auto", "evd", (0.5,), max_memory=2**50) == "dense"
+        assert choose_solver(spec, "auto", "evd", (0.5,), max_memory=si + 1) == "shift_invert"
+        assert choose_solver(spec, "auto", "evd", (0.5,), max_memory=si - 1) == "filter"
+    assert "solver=auto: N=20 (184756 states) -> filter" in caplog.text

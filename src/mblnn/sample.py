@@ -4,6 +4,7 @@ level statistics, returned in memory (the writer lives in :mod:`mblnn.store.samp
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,8 +16,13 @@ from mblnn.model.disorder import check_hbar, explicit_fields, random_fields
 from mblnn.config import default
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.observables.entanglement import CutEntanglement, check_cuts
+from mblnn.solve import cost
 from mblnn.solve.cost import dense_memory_bytes
 from mblnn.solve.dense import available_memory_bytes, check_dense_fits
+
+
+#: the solver choice of ``solver="auto"`` (``mblnn spectrum`` prints it into the job's log)
+logger = logging.getLogger("mblnn.sample")
 
 
 @dataclass(frozen=True)
@@ -106,8 +112,9 @@ SOLVERS = ("dense", "dense_mpi", "shift_invert", "filter", "auto")
 
 
 def choose_solver(spec: SampleSpec, solver: str, driver: str, targets, max_memory: int | None) -> str:
-    """Resolve ``solver="auto"``: dense LAPACK when the sector fits this process's memory budget,
-    shift-invert at the given targets otherwise."""
+    """Resolve ``solver="auto"`` by the solvers' cost model (:mod:`mblnn.solve.cost`): dense LAPACK when the
+    sector fits this process's memory budget; else, with target energy densities, shift-invert when its
+    factorization fits, the polynomial filter when it does not. The choice is logged (the job's log says it)."""
     if solver not in SOLVERS:
         raise InputError(f"solver must be one of {SOLVERS}, got solver={solver!r}")
     if solver != "auto":
@@ -115,13 +122,18 @@ def choose_solver(spec: SampleSpec, solver: str, driver: str, targets, max_memor
     dim = sector_dimension(spec.N, spec.sz)
     budget = available_memory_bytes() if max_memory is None else max_memory
     if dense_memory_bytes(dim, driver) <= budget:
-        return "dense"
-    if not targets:
+        chosen = "dense"
+    elif not targets:
         raise MemoryBudgetError(
             f"solver=auto: N={spec.N} ({dim} states) needs {dense_memory_bytes(dim, driver) / 2**30:.1f} GiB for dense "
             f"diagonalization (budget {budget / 2**30:.1f} GiB); give target energy densities for shift-invert"
         )
-    return "shift_invert"
+    else:
+        chosen = "shift_invert" if cost.memory_bytes("shift_invert", dim) <= budget else "filter"
+    logger.info("solver=auto: N=%d (%d states) -> %s (dense needs %.1f GiB, shift-invert about %.1f GiB, budget %.1f GiB)",
+                spec.N, dim, chosen, dense_memory_bytes(dim, driver) / 2**30, cost.memory_bytes("shift_invert", dim) / 2**30,
+                budget / 2**30)
+    return chosen
 
 
 def diagonalize_sample(
