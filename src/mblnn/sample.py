@@ -178,6 +178,8 @@ def diagonalize_sample(
         cuts = spectrum.entanglement(spec.cuts, entanglement_method)
     if not spectrum.is_root:
         return None
+    # the store's record of the solver keeps its historical key order (dense: driver before the entanglement
+    # method; MPI solvers: their settings after it), so that zarr.json stays byte-identical across versions
     name, *settings = spectrum.options.items()
     return SampleResult(
         spec=spec, fields=fields, energies=spectrum.energies, energy_density=spectrum.energy_density,
