@@ -201,6 +201,8 @@ def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     large = done.stdout.split("rule diagonalize_mpi:")[1].split("Shell command")[0]
     assert "N=8," in small and "mpi=" not in small and "tasks=" not in small
     assert "N=16," in large and "mpi=srun" in large and "tasks=2" in large and "cpus_per_task=1" in large
+    launch = done.stdout.split("rule diagonalize_mpi:")[1].split("Shell command:")[1].splitlines()[0]
+    assert "export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; srun -n 2 mblnn spectrum" in launch
     assert "slurm_partition=compute" in large
     assert "Group job diagonalize-small" in done.stdout
 

@@ -55,4 +55,5 @@ rule diagonalize_mpi:
     log:
         SAMPLE_LOG,
     shell:
-        "{resources.mpi} -n {resources.tasks} " + SPECTRUM
+        # one BLAS/OpenMP thread per rank: the ranks are the parallelism (Snakemake would give each rank `threads`)
+        "export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; {resources.mpi} -n {resources.tasks} " + SPECTRUM
