@@ -24,6 +24,7 @@ from mblnn.errors import MemoryBudgetError
 from mblnn.model.basis import SectorBasis
 from mblnn.observables.entanglement import CutEntanglement, entanglement
 from mblnn.observables.levels import gap_ratio
+from mblnn.solve import cost
 from mblnn.solve.dense import available_memory_bytes, diagonalize_dense, energy_density
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
@@ -102,7 +103,7 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, d
 
     comm = mpi.world()
     if solver == "dense_mpi":
-        need = mpi.dense_mpi_memory_bytes(basis.dim, comm.getSize())
+        need = cost.dense_mpi_memory_bytes(basis.dim, comm.getSize())
         budget = (available_memory_bytes() // mpi.local_ranks(comm)) if max_memory is None else max_memory
         if need > budget:
             raise MemoryBudgetError(

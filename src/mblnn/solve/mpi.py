@@ -31,7 +31,6 @@ import numpy as np
 from mblnn.model.basis import SectorBasis, sector_dimension
 from mblnn.observables.entanglement import CutEntanglement, available_cpus, entanglement
 from mblnn.errors import InputError
-from mblnn.solve.cost import dense_mpi_memory_bytes  # noqa: F401 (the solver's budget check)
 from mblnn.model.hamiltonian import diagonal_energies, hamiltonian_rows
 
 #: Prefix of the shift-invert solver's entries in the PETSc options database.
