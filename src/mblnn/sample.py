@@ -196,9 +196,14 @@ def solver_settings(config: dict) -> dict:
     ``filter``."""
     dense, si, polynomial = config["dense"], config["shift_invert"], config["filter"]
     return {"driver": dense["driver"], "entanglement_method": dense["entanglement_method"], "targets": tuple(si["targets"]),
-            "nev": si["nev"], "tol": si["tol"], "residual_tol": si["residual_tol"], "petsc_options": {key: str(value) for key, value in si["petsc_options"].items()},
+            "nev": si["nev"], "tol": si["tol"], "residual_tol": si["residual_tol"], "petsc_options": _as_text(si["petsc_options"]),
             "filter_options": {"degree": polynomial["degree"], "width_factor": polynomial["width_factor"],
-                               "petsc_options": {key: str(value) for key, value in polynomial["petsc_options"].items()}}}
+                               "petsc_options": _as_text(polynomial["petsc_options"])}}
+
+
+def _as_text(options: dict) -> dict:
+    """PETSc options database entries as text, as the options database stores them (and the store records)."""
+    return {key: str(value) for key, value in options.items()}
 
 
 def parse_cuts(text: str | Sequence[int]) -> tuple[int, ...]:

@@ -2,7 +2,8 @@
 returns one :class:`Spectrum`, whatever the solver (after dynamite's ``H.eigsolve(nev=…, target=…)``).
 
 Solvers: ``dense`` (LAPACK, one process, all eigenpairs), ``dense_mpi`` (ScaLAPACK under MPI, all eigenpairs),
-``shift_invert`` (SLEPc under MPI, ``nev`` pairs nearest each target energy density). The MPI solvers must be
+``shift_invert`` (SLEPc under MPI, ``nev`` pairs nearest each target energy density), ``filter`` (the same pairs
+by SLEPc's polynomial filter, matrix-vector products only). The MPI solvers must be
 called on every rank (``mpirun``/``srun``); every PETSc, SLEPc and mpi4py import lives in :mod:`mblnn.solve.mpi`.
 
 Eigenvectors stay inside the spectrum: :meth:`Spectrum.entanglement` runs
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mblnn.config import default
 from mblnn.errors import MemoryBudgetError
 from mblnn.model.basis import SectorBasis
 from mblnn.observables.entanglement import CutEntanglement, entanglement
@@ -178,10 +180,12 @@ def _interior(H, kind, targets, nev, tol, residual_tol, settings, label) -> Spec
     e_min, e_max = mpi.spectrum_bounds(H, tol)
     report("%s: spectrum bounds [%.6g, %.6g] in %.1f s", label, e_min, e_max, time.perf_counter() - started)
     if kind == "filter":
-        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol, degree=settings.get("degree"),
-                                  width_factor=settings.get("width_factor", 1.5), petsc_options=settings.get("petsc_options"))
-        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, "degree": settings.get("degree"),
-                   "width_factor": settings.get("width_factor", 1.5), "petsc_options": dict(settings.get("petsc_options") or {})}
+        # settings not given take the schema's defaults (filter section), like every other setting
+        settings = {key: default(f"filter.{key}") for key in ("degree", "width_factor", "petsc_options")} | dict(settings)
+        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol, degree=settings["degree"],
+                                  width_factor=settings["width_factor"], petsc_options=settings["petsc_options"])
+        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, "degree": settings["degree"],
+                   "width_factor": settings["width_factor"], "petsc_options": dict(settings["petsc_options"] or {})}
     else:
         solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=settings)
         options = {"name": "shift_invert", "nev": nev, "tol": tol, "residual_tol": residual_tol,

@@ -30,6 +30,7 @@ import numpy as np
 
 from mblnn.model.basis import SectorBasis, sector_dimension
 from mblnn.observables.entanglement import CutEntanglement, available_cpus, entanglement
+from mblnn.config import default
 from mblnn.errors import InputError
 from mblnn.model.hamiltonian import diagonal_energies, hamiltonian_rows
 
@@ -275,13 +276,14 @@ class FilterSolver:
     """
 
     def __init__(self, hamiltonian: DistributedHamiltonian, bounds: tuple[float, float], tol: float = 1e-10,
-                 residual_tol: float = 1e-8, degree: int | None = None, width_factor: float = 1.5,
+                 residual_tol: float = 1e-8, degree: int | None = None, width_factor: float | None = None,
                  degree_constant: float = 2.5, max_degree: int = 20000, petsc_options: dict | None = None,
                  max_it: int = 1000):
         PETSc, _ = _petsc()
         self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
         self.e_min, self.e_max = bounds
-        self.degree, self.width_factor = degree, width_factor
+        self.degree = degree
+        self.width_factor = default("filter.width_factor") if width_factor is None else width_factor
         self.degree_constant, self.max_degree = degree_constant, max_degree
         self.mean, self.std = density_of_states(hamiltonian)
         self._options = PETSc.Options()
