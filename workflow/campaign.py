@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 
 from mblnn.analyse.registry import TABLES, config_subset
-from mblnn.config import cuts_for, solver_for, variant_training
+from mblnn.config import cuts_for, default, solver_for, variant_training
 from mblnn.model.basis import sector_dimension
 from mblnn.model.disorder import hbar_key
 from mblnn.plot.figures import FIGURES
 from mblnn.solve import cost
+from mblnn.solve.mpi import tuned_options
 
 #: solvers whose jobs run under an MPI launcher
 MPI_SOLVERS = ("dense_mpi", "shift_invert", "filter")
@@ -166,7 +167,17 @@ SOLVER_KEYS["auto"] = tuple(dict.fromkeys(SOLVER_KEYS["dense"] + SOLVER_KEYS["sh
 
 
 def spectrum_config(config: dict, N: int) -> str:
-    return job_config(config, "seed", "model.J", "model.sz", *SOLVER_KEYS[solver_for(config, N)])
+    """``mblnn spectrum --config`` of size N: the settings of its solver; for shift-invert also the one entry of
+    ``shift_invert.tuning`` that applies to N (and ``exact_resolve``), only where one applies, so that editing the
+    N = 20 entry reruns the N = 20 samples and nothing else."""
+    solver = solver_for(config, N)
+    subset = config_subset(config, ("seed", "model.J", "model.sz", *SOLVER_KEYS[solver]))
+    key, options = tuned_options(config["shift_invert"]["tuning"], N)
+    if solver in ("shift_invert", "auto") and options:
+        subset["shift_invert"] |= {"tuning": {str(key): options}, "exact_resolve": config["shift_invert"]["exact_resolve"]}
+    elif solver in ("shift_invert", "auto") and tuned_options(default("shift_invert.tuning"), N)[1]:
+        subset["shift_invert"]["tuning"] = {}  # the job must not fall back on the default table's entry
+    return json.dumps(subset, sort_keys=True)
 
 
 #: keys of a variant's training section that do not change its ensemble

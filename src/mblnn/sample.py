@@ -148,6 +148,8 @@ def diagonalize_sample(
     residual_tol: float = default("shift_invert.residual_tol"),
     petsc_options: dict | None = None,
     filter_options: dict | None = None,
+    tuning: dict | None = None,
+    exact_resolve: bool = default("shift_invert.exact_resolve"),
 ) -> SampleResult | None:
     """One sample from parameters to physics: validate, build H, diagonalize, entanglement, r.
 
@@ -172,8 +174,14 @@ def diagonalize_sample(
     fields = spec.resolved_fields()  # every MPI rank draws the same disorder from (seed, N, realization)
     basis = SectorBasis.build(spec.N, spec.sz)
     label = f"N={spec.N} hbar={spec.hbar:g} realization={spec.realization}"
+    if solver == "shift_invert":  # the measured per-N settings (shift_invert.tuning) under the user's options
+        from mblnn.solve.mpi import tuned_options
+
+        tuning = default("shift_invert.tuning") if tuning is None else tuning
+        petsc_options = {**_as_text(tuned_options(tuning, spec.N)[1]), **(petsc_options or {})}
     with eigsolve(basis, fields, spec.J, solver, driver=driver, targets=targets, nev=nev, tol=tol, residual_tol=residual_tol,
-                  petsc_options=petsc_options, filter_options=filter_options, max_memory=max_memory,
+                  petsc_options=petsc_options, filter_options=filter_options, exact_resolve=exact_resolve,
+                  max_memory=max_memory,
                   label=label) as spectrum:
         cuts = spectrum.entanglement(spec.cuts, entanglement_method)
     if not spectrum.is_root:
@@ -197,6 +205,7 @@ def solver_settings(config: dict) -> dict:
     dense, si, polynomial = config["dense"], config["shift_invert"], config["filter"]
     return {"driver": dense["driver"], "entanglement_method": dense["entanglement_method"], "targets": tuple(si["targets"]),
             "nev": si["nev"], "tol": si["tol"], "residual_tol": si["residual_tol"], "petsc_options": _as_text(si["petsc_options"]),
+            "tuning": si["tuning"], "exact_resolve": si["exact_resolve"],
             "filter_options": {"degree": polynomial["degree"], "width_factor": polynomial["width_factor"],
                                "petsc_options": _as_text(polynomial["petsc_options"])}}
 

@@ -90,12 +90,15 @@ class Spectrum:
 
 def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, driver: str, targets: Sequence[float] = (),
              nev: int = 0, tol: float = 0.0, residual_tol: float = 0.0, petsc_options: dict | None = None,
-             filter_options: dict | None = None, max_memory: int | None = None, label: str = "") -> Spectrum:
+             filter_options: dict | None = None, exact_resolve: bool = True, max_memory: int | None = None,
+             label: str = "") -> Spectrum:
     """The eigenpairs of H(basis, fields, J) by ``solver`` (:data:`SOLVERS`), as a :class:`Spectrum`.
 
     ``driver``: the LAPACK driver (dense); ``targets``, ``nev``, ``tol``, ``residual_tol``, ``petsc_options``:
     the interior solvers (targets validated by the caller, :func:`mblnn.solve.mpi.check_shift_invert_request`);
-    ``filter_options``: the filter solver's ``degree``, ``width_factor`` and ``petsc_options``;
+    ``filter_options``: the filter solver's ``degree``, ``width_factor`` and ``petsc_options``; ``exact_resolve``:
+    shift-invert with a block low-rank factorization solves a failing target again exactly
+    (:class:`mblnn.solve.mpi.ShiftInvertSolver`);
     ``max_memory`` the budget in bytes (``None``: what this process may use), checked before any expensive step;
     ``label`` names the sample in progress lines. Call it on every rank for the MPI solvers.
     """
@@ -119,7 +122,7 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, d
             return _dense_mpi(H)
         if solver == "filter":
             return _interior(H, "filter", targets, nev, tol, residual_tol, filter_options or {}, label)
-        return _interior(H, "shift_invert", targets, nev, tol, residual_tol, petsc_options, label)
+        return _interior(H, "shift_invert", targets, nev, tol, residual_tol, petsc_options, label, exact_resolve)
     except BaseException:
         H.destroy()
         raise
@@ -169,7 +172,7 @@ def _dense_mpi(H) -> Spectrum:
                     is_root=H.comm.getRank() == 0, _blocks=blocks, _close=close)
 
 
-def _interior(H, kind, targets, nev, tol, residual_tol, settings, label) -> Spectrum:
+def _interior(H, kind, targets, nev, tol, residual_tol, settings, label, exact_resolve=True) -> Spectrum:
     """``nev`` pairs nearest each target energy density by shift-invert (``settings``: its PETSc options) or by
     the polynomial filter (``settings``: degree, width_factor, petsc_options)."""
     from mblnn.solve import mpi
@@ -187,14 +190,21 @@ def _interior(H, kind, targets, nev, tol, residual_tol, settings, label) -> Spec
         options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, "degree": settings["degree"],
                    "width_factor": settings["width_factor"], "petsc_options": dict(settings["petsc_options"] or {})}
     else:
-        solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=settings)
+        solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=settings,
+                                       exact_resolve=exact_resolve)
+        approximate = solver.approximate
         options = {"name": "shift_invert", "nev": nev, "tol": tol, "residual_tol": residual_tol,
                    "petsc_options": {**mpi.SHIFT_INVERT_DEFAULTS, **(settings or {})}}
     try:
         windows = []
         for i, t in enumerate(targets):
             started = time.perf_counter()
+            resolves = getattr(solver, "exact_resolves", 0)
             windows.append(solver.window(e_min + t * (e_max - e_min), nev))
+            if getattr(solver, "exact_resolves", 0) > resolves:
+                report("  target %d/%d, eps=%.3g: the block low-rank factorization missed residual_tol (%s); "
+                       "solved again with the exact factorization, which the remaining targets use too",
+                       i + 1, len(targets), t, solver.resolve_reasons[-1])
             report("  target %d/%d, eps=%.3g: %d eigenpairs in %.1f s", i + 1, len(targets), t,
                    windows[-1].energies.size, time.perf_counter() - started)
     finally:
@@ -214,6 +224,8 @@ def _interior(H, kind, targets, nev, tol, residual_tol, settings, label) -> Spec
 
     diagnostics = {"e_min": e_min, "e_max": e_max, "ranks": H.comm.getSize(), "missing_pairs": missing,
                    "duplicates_dropped": dropped, "max_residual": float(residuals.max()) if residuals.size else None}
+    if kind == "shift_invert" and approximate:  # only then: stores of exact solves keep their old diagnostics
+        diagnostics["exact_resolves"] = solver.exact_resolves
     if kind == "filter":  # the interval, degree and iterations of each window
         diagnostics["filter_windows"] = [{"interval": [float(a), float(b)], "degree": int(degree), "iterations": int(its),
                                           "pairs": int(found)}

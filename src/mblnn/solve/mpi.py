@@ -12,7 +12,9 @@ Run under ``mpirun -n P`` or ``srun``; every rank calls the same functions. Conv
   so the sparsity pattern — and MUMPS's symbolic analysis — is reused across targets and samples.
 * Shift-invert: spectrum bounds E_min, E_max from two extremal Krylov-Schur solves; for each target
   ε_t the ``nev`` eigenpairs nearest σ = E_min + ε_t (E_max - E_min), from (H - σ)^{-1} with an exact
-  factorization (MUMPS LDLᵀ by default: H - σ is symmetric indefinite; LU is one option away).
+  factorization (MUMPS LDLᵀ by default: H - σ is symmetric indefinite; LU is one option away). From
+  N = 18 the config's ``shift_invert.tuning`` makes it block low-rank (approximate, faster); a window whose
+  residuals then fail is solved again exactly (:class:`ShiftInvertSolver`, ``exact_resolve``).
   Every default below can be overridden through the PETSc options database (``petsc_options``,
   keys relative to the solver, e.g. ``{"st_pc_type": "lu", "st_mat_mumps_icntl_7": 5}``); an option
   the solver did not use is refused with an error rather than silently ignored.
@@ -183,9 +185,30 @@ def _chosen_pairs(eps, H, sigma: float, nev: int, residual_tol: float, vector) -
                   missing=nev - chosen.size)
 
 
+#: MUMPS settings that make the factorization approximate (block low-rank, BLR): ICNTL(35) switches BLR on,
+#: CNTL(7) is its dropping precision, ICNTL(36-38) tune it. Without them the factorization is exact.
+APPROXIMATE_OPTIONS = ("st_mat_mumps_icntl_35", "st_mat_mumps_cntl_7", "st_mat_mumps_icntl_36",
+                       "st_mat_mumps_icntl_37", "st_mat_mumps_icntl_38")
+
+
+def is_approximate(petsc_options: dict) -> bool:
+    """Whether ``petsc_options`` ask MUMPS for a block low-rank (approximate) factorization."""
+    return str(petsc_options.get("st_mat_mumps_icntl_35", "0")).strip() not in ("0", "")
+
+
+def tuned_options(tuning: dict, N: int) -> tuple[int | None, dict]:
+    """The entry of ``tuning`` (keys: chain lengths as text) that applies to ``N``: the one with the largest key
+    ≤ N, as ``(key, options)``; ``(None, {})`` when no key is ≤ N."""
+    keys = [int(key) for key in tuning if int(key) <= N]
+    if not keys:
+        return None, {}
+    key = max(keys)
+    return key, dict(tuning[str(key)])
+
+
 class ShiftInvertSolver:
     """Eigenpairs of a :class:`DistributedHamiltonian` near target energy densities, by SLEPc
-    shift-invert. Create once per N; call :meth:`solve` for every sample (reuses the factorization's
+    shift-invert. Create once per N; call :meth:`window` for every target (reuses the factorization's
     symbolic analysis).
 
     Parameters
@@ -196,25 +219,41 @@ class ShiftInvertSolver:
         Every returned pair must satisfy ‖Hv - Ev‖ ≤ residual_tol (‖v‖ = 1), else :class:`SolverError`.
     petsc_options:
         Entries for the PETSc options database, applied over :data:`SHIFT_INVERT_DEFAULTS`.
+    exact_resolve:
+        With an approximate factorization (:func:`is_approximate`), a window whose residuals fail is solved
+        again without the :data:`APPROXIMATE_OPTIONS`, and the solver stays exact from then on (one factor in
+        memory at a time); :attr:`exact_resolves` counts these, :attr:`resolve_reasons` says why.
     """
 
     def __init__(self, hamiltonian: DistributedHamiltonian, tol: float = 1e-10, residual_tol: float = 1e-8,
-                 petsc_options: dict | None = None, max_it: int = 1000):
-        PETSc, SLEPc = _petsc()
+                 petsc_options: dict | None = None, max_it: int = 1000, exact_resolve: bool = True):
         self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
+        self.exact_resolve = exact_resolve
+        self.exact_resolves, self.resolve_reasons = 0, []
+        self.approximate = is_approximate(petsc_options or {})
+        self._vector = hamiltonian.matrix.createVecRight()
+        self._build(dict(petsc_options or {}))
+
+    def _build(self, petsc_options: dict) -> None:
+        PETSc, SLEPc = _petsc()
+        self.petsc_options = petsc_options
         self._options = PETSc.Options()
-        self._user_keys = [f"{OPTIONS_PREFIX}{key}" for key in (petsc_options or {})]
-        self._all_keys = [f"{OPTIONS_PREFIX}{key}" for key in {**SHIFT_INVERT_DEFAULTS, **(petsc_options or {})}]
-        for key, value in {**SHIFT_INVERT_DEFAULTS, **(petsc_options or {})}.items():
+        self._user_keys = [f"{OPTIONS_PREFIX}{key}" for key in petsc_options]
+        self._all_keys = [f"{OPTIONS_PREFIX}{key}" for key in {**SHIFT_INVERT_DEFAULTS, **petsc_options}]
+        for key, value in {**SHIFT_INVERT_DEFAULTS, **petsc_options}.items():
             self._options[f"{OPTIONS_PREFIX}{key}"] = str(value)
-        self.eps = SLEPc.EPS().create(hamiltonian.comm)
+        self.eps = SLEPc.EPS().create(self.H.comm)
         self.eps.setOptionsPrefix(OPTIONS_PREFIX)
-        self.eps.setOperators(hamiltonian.matrix)
+        self.eps.setOperators(self.H.matrix)
         self.eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
         self.eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
-        self.eps.setTolerances(tol, max_it)
+        self.eps.setTolerances(self.tol, self.max_it)
         self.eps.setFromOptions()
-        self._vector = hamiltonian.matrix.createVecRight()
+
+    def _release(self) -> None:
+        self.eps.destroy()
+        for key in self._all_keys:
+            self._options.delValue(key)
 
     def bounds(self) -> tuple[float, float]:
         """E_min and E_max (:func:`spectrum_bounds`)."""
@@ -222,6 +261,20 @@ class ShiftInvertSolver:
 
     def window(self, sigma: float, nev: int) -> Window:
         """The ``nev`` eigenpairs nearest the shift ``sigma`` (units of J)."""
+        try:
+            return self._window(sigma, nev)
+        except SolverError as error:
+            if not (self.exact_resolve and self.approximate):
+                raise
+            # the block low-rank factor was too coarse for this shift: the same window from the exact factor
+            self.resolve_reasons.append(str(error))
+            self.exact_resolves += 1
+            self.approximate = False
+            self._release()
+            self._build({key: value for key, value in self.petsc_options.items() if key not in APPROXIMATE_OPTIONS})
+            return self._window(sigma, nev)
+
+    def _window(self, sigma: float, nev: int) -> Window:
         self.eps.setDimensions(nev)
         self.eps.setTarget(sigma)
         # setOperators resets the solver's state: without it SLEPc keeps the previous window's
@@ -242,9 +295,7 @@ class ShiftInvertSolver:
 
     def destroy(self) -> None:
         self._vector.destroy()
-        self.eps.destroy()
-        for key in self._all_keys:
-            self._options.delValue(key)
+        self._release()
 
 
 #: Prefix of the filter solver's entries in the PETSc options database.
