@@ -3,7 +3,7 @@ import yaml
 
 import json
 
-from campaign import ensembles, half_chain_cut, realization_indices, training_config, training_cuts
+from campaign import ensembles, half_chain_cut, realization_indices, spectrum_config, training_config, training_cuts
 from mblnn.config import (
     ConfigError,
     check_fits_machine,
@@ -151,3 +151,21 @@ def test_jobs_running_here_must_fit_this_machine():
     with pytest.raises(ConfigError, match=r"sizes\[0\]: N=18 .* more than the memory of this machine, where the jobs run = 24.0 GB"):
         check_fits_machine(config, 24000)
     check_fits_machine(validate_config(dict(GOOD)), 24000)
+
+
+def test_shift_invert_tuning_applies_from_its_size_and_reaches_only_those_jobs():
+    from mblnn.solve.mpi import tuned_options
+
+    tuning = {"18": {"a": 1}, "22": {"b": 2}}
+    assert tuned_options(tuning, 16) == (None, {})
+    assert tuned_options(tuning, 18) == tuned_options(tuning, 20) == (18, {"a": 1})
+    assert tuned_options(tuning, 24) == (22, {"b": 2})
+    config = validate_config({**GOOD, "sizes": [16, 20], "solver": {"default": "shift_invert"}})
+    small, large = (json.loads(spectrum_config(config, N))["shift_invert"] for N in (16, 20))
+    # N = 16 jobs see nothing of the table (their params, hence their stores, are as before the tuning existed)
+    assert "tuning" not in small and "exact_resolve" not in small
+    assert large["tuning"] == {"18": {"st_mat_mumps_icntl_35": 1, "st_mat_mumps_cntl_7": 1e-12}}
+    assert large["exact_resolve"] is True
+    # switched off: the N = 20 job is told so, rather than falling back on the default table
+    config["shift_invert"]["tuning"] = {}
+    assert json.loads(spectrum_config(config, 20))["shift_invert"]["tuning"] == {}

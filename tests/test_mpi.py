@@ -158,6 +158,37 @@ def test_filter_matches_dense_lapack(tmp_path, N):
     np.testing.assert_allclose(a.cuts[N // 2].schmidt_gap, b.cuts[N // 2].schmidt_gap[index], atol=1e-8)
 
 
+#: a block low-rank factor far too coarse for N = 16 (dropping precision 1e-3): its residuals are ~1e-3
+COARSE_BLR = {"16": {"st_mat_mumps_icntl_35": 1, "st_mat_mumps_cntl_7": 1e-3}}
+
+
+def test_failed_block_low_rank_target_is_solved_again_exactly(tmp_path):
+    """The per-N tuning's approximate factorization misses residual_tol: the target is solved again exactly (and
+    the next target too), the result equals the exact solver's, and the store counts the re-solve."""
+    outs = {}
+    for name, tuning in (("blr", COARSE_BLR), ("exact", {})):
+        outs[name] = tmp_path / f"{name}.zarr"
+        done = spectrum(2, outs[name], "--N", "16", "--hbar", "3.0", "--cuts", "8", "--solver", "shift_invert",
+                        *settings(targets=[0.3, 0.5], nev=20, tuning=tuning))
+        assert done.returncode == 0, done.stderr
+        if name == "blr":
+            assert "block low-rank factorization missed residual_tol" in done.stdout + done.stderr, done.stdout
+    blr, exact = read_sample(outs["blr"]), read_sample(outs["exact"])
+    assert blr.diagnostics["exact_resolves"] == 1 and "exact_resolves" not in exact.diagnostics
+    assert blr.solver["petsc_options"]["st_mat_mumps_icntl_35"] == "1", "the store records the options asked for"
+    np.testing.assert_allclose(blr.energies, exact.energies, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(blr.cuts[8].entropy, exact.cuts[8].entropy, atol=1e-8)
+    assert blr.residuals.max() <= 1e-8
+
+
+def test_failed_block_low_rank_target_fails_without_exact_resolve(tmp_path):
+    out = tmp_path / "blr.zarr"
+    done = spectrum(2, out, "--N", "16", "--hbar", "3.0", "--cuts", "8", "--solver", "shift_invert",
+                    *settings(targets=[0.5], nev=20, tuning=COARSE_BLR, exact_resolve=False), timeout=120)
+    assert done.returncode != 0 and "residual_tol" in done.stderr
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_filter_matches_shift_invert_at_n16(tmp_path):
     config = {"seed": 5, "shift_invert": {"targets": [0.5], "nev": 30}}

@@ -199,8 +199,11 @@ def _interior(H, kind, targets, nev, tol, residual_tol, settings, label, exact_r
         windows = []
         for i, t in enumerate(targets):
             started = time.perf_counter()
-            resolves = getattr(solver, "exact_resolves", 0)
+            resolves, retries = getattr(solver, "exact_resolves", 0), getattr(solver, "workspace_retries", 0)
             windows.append(solver.window(e_min + t * (e_max - e_min), nev))
+            if getattr(solver, "workspace_retries", 0) > retries:
+                report("  target %d/%d, eps=%.3g: MUMPS ran out of workspace; solved with %d x more (ICNTL(14))",
+                       i + 1, len(targets), t, 3 ** (solver.workspace_retries - retries))
             if getattr(solver, "exact_resolves", 0) > resolves:
                 report("  target %d/%d, eps=%.3g: the block low-rank factorization missed residual_tol (%s); "
                        "solved again with the exact factorization, which the remaining targets use too",
@@ -226,6 +229,8 @@ def _interior(H, kind, targets, nev, tol, residual_tol, settings, label, exact_r
                    "duplicates_dropped": dropped, "max_residual": float(residuals.max()) if residuals.size else None}
     if kind == "shift_invert" and approximate:  # only then: stores of exact solves keep their old diagnostics
         diagnostics["exact_resolves"] = solver.exact_resolves
+    if kind == "shift_invert" and solver.workspace_retries:
+        diagnostics["mumps_workspace_retries"] = solver.workspace_retries
     if kind == "filter":  # the interval, degree and iterations of each window
         diagnostics["filter_windows"] = [{"interval": [float(a), float(b)], "degree": int(degree), "iterations": int(its),
                                           "pairs": int(found)}

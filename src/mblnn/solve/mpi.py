@@ -191,6 +191,17 @@ APPROXIMATE_OPTIONS = ("st_mat_mumps_icntl_35", "st_mat_mumps_cntl_7", "st_mat_m
                        "st_mat_mumps_icntl_37", "st_mat_mumps_icntl_38")
 
 
+#: MUMPS INFOG(1) values meaning its workspace estimate was too small: delayed pivots of the indefinite H - σ can
+#: need more than the analysis estimated, and with several processes the pivot order depends on timing (seen at
+#: N = 16 on a loaded machine, not reproducible on an idle one). The answer is a larger ICNTL(14) (percent extra).
+WORKSPACE_ERRORS = (-8, -9, -11)
+WORKSPACE_RETRIES = 3
+
+
+class _WorkspaceTooSmall(Exception):
+    pass
+
+
 def is_approximate(petsc_options: dict) -> bool:
     """Whether ``petsc_options`` ask MUMPS for a block low-rank (approximate) factorization."""
     return str(petsc_options.get("st_mat_mumps_icntl_35", "0")).strip() not in ("0", "")
@@ -229,7 +240,7 @@ class ShiftInvertSolver:
                  petsc_options: dict | None = None, max_it: int = 1000, exact_resolve: bool = True):
         self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
         self.exact_resolve = exact_resolve
-        self.exact_resolves, self.resolve_reasons = 0, []
+        self.exact_resolves, self.resolve_reasons, self.workspace_retries = 0, [], 0
         self.approximate = is_approximate(petsc_options or {})
         self._vector = hamiltonian.matrix.createVecRight()
         self._build(dict(petsc_options or {}))
@@ -262,7 +273,7 @@ class ShiftInvertSolver:
     def window(self, sigma: float, nev: int) -> Window:
         """The ``nev`` eigenpairs nearest the shift ``sigma`` (units of J)."""
         try:
-            return self._window(sigma, nev)
+            return self._window_with_workspace(sigma, nev)
         except SolverError as error:
             if not (self.exact_resolve and self.approximate):
                 raise
@@ -270,9 +281,25 @@ class ShiftInvertSolver:
             self.resolve_reasons.append(str(error))
             self.exact_resolves += 1
             self.approximate = False
-            self._release()
-            self._build({key: value for key, value in self.petsc_options.items() if key not in APPROXIMATE_OPTIONS})
-            return self._window(sigma, nev)
+            self._rebuild({key: value for key, value in self.petsc_options.items() if key not in APPROXIMATE_OPTIONS})
+            return self._window_with_workspace(sigma, nev)
+
+    def _window_with_workspace(self, sigma: float, nev: int) -> Window:
+        """:meth:`_window`, again with 3x MUMPS's extra workspace (ICNTL(14)) whenever it ran out of it."""
+        for attempt in range(WORKSPACE_RETRIES + 1):
+            try:
+                return self._window(sigma, nev)
+            except _WorkspaceTooSmall as error:
+                if attempt == WORKSPACE_RETRIES:
+                    raise SolverError(f"MUMPS ran out of workspace near σ={sigma:.6g} {WORKSPACE_RETRIES + 1} times "
+                                      f"({error}); raise st_mat_mumps_icntl_14 or the job's memory") from None
+                self.workspace_retries += 1
+                extra = int(self.petsc_options.get("st_mat_mumps_icntl_14", 20))
+                self._rebuild({**self.petsc_options, "st_mat_mumps_icntl_14": str(3 * max(extra, 20))})
+
+    def _rebuild(self, petsc_options: dict) -> None:
+        self._release()
+        self._build(petsc_options)
 
     def _window(self, sigma: float, nev: int) -> Window:
         self.eps.setDimensions(nev)
@@ -280,9 +307,22 @@ class ShiftInvertSolver:
         # setOperators resets the solver's state: without it SLEPc keeps the previous window's
         # pairs after a new target (checked), and the factorization's symbolic part is still reused
         self.eps.setOperators(self.H.matrix)
-        self.eps.solve()
+        try:
+            self.eps.solve()
+        except Exception:  # petsc4py raises PETSc.Error, at times wrapped in a SystemError
+            infog = self._mumps_status()
+            if infog in WORKSPACE_ERRORS:
+                raise _WorkspaceTooSmall(f"INFOG(1)={infog}") from None
+            raise
         self._check_options_used()
         return _chosen_pairs(self.eps, self.H, sigma, nev, self.residual_tol, self._vector)
+
+    def _mumps_status(self) -> int | None:
+        """MUMPS's INFOG(1) of the last factorization (the same on every rank), None without one."""
+        try:
+            return int(self.eps.getST().getKSP().getPC().getFactorMatrix().getMumpsInfog(1))
+        except Exception:
+            return None
 
     def _check_options_used(self) -> None:
         """A misspelt or misplaced option would silently do nothing: refuse it instead."""
