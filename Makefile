@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mblnn-installed
 CORES ?= 2
@@ -106,7 +106,7 @@ bench-full: setup
 SLURM_PROFILE := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/snakemake/slurm
 install-slurm-profile:
 	@if [ -e "$(SLURM_PROFILE)" ]; then \
-	  echo "$(SLURM_PROFILE) exists: keeping it (set 'mpi: srun' for rule diagonalize_mpi there if MPI jobs should use srun)"; \
+	  echo "$(SLURM_PROFILE) exists: keeping it (compare it with profiles/slurm/config.yaml: arrays, retries)"; \
 	else mkdir -p "$(dir $(SLURM_PROFILE))" && cp -r profiles/slurm "$(SLURM_PROFILE)" && echo "installed $(SLURM_PROFILE)"; fi
 
 clean:

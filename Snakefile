@@ -2,7 +2,7 @@
 # Rules are thin: each calls the `mblnn` command line with the config keys it depends on (--config JSON);
 # which jobs exist, their paths and resources are workflow/campaign.py; the physics lives in src/mblnn.
 #   snakemake --profile profiles/local            this machine (`make run`)
-#   snakemake --profile slurm                     a Slurm cluster (README, "Running on a Slurm cluster")
+#   snakemake --profile slurm                     a Slurm cluster (README "Running on a cluster", docs/cluster.md)
 #   snakemake --report snakemake-report.html      Snakemake's report (results/report.html is the campaign's own)
 
 import os
@@ -45,6 +45,10 @@ include: "workflow/rules/diagonalize.smk"
 include: "workflow/rules/learning.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/plots.smk"
+
+
+localrules:
+    all,
 
 
 rule all:

@@ -4,7 +4,7 @@
     python bench/shift_invert.py                 # N = 16, 18
     python bench/shift_invert.py --full          # N = 16, 18, 20 (scipy skipped at N = 20: ~1 h)
     python bench/shift_invert.py --sizes 18 --orderings   # also MUMPS orderings and LU vs LDLᵀ
-    python bench/shift_invert.py --sizes 20 --no-scipy --tuned   # also block low-rank + eps_ncv=150
+    python bench/shift_invert.py --sizes 20 --no-scipy --tuned   # also the default per-N tuning (block low-rank)
 
 Each solve: random-field Heisenberg chain, S^z = 0, h̄ = 3, the two extremal eigenvalues for the
 bounds, then the 100 eigenpairs nearest ε = 0.5 (tolerance 1e-10). Printed per N: wall time and
@@ -24,9 +24,14 @@ import sys
 import time
 
 NEV, TARGET, HBAR, SEED = 100, 0.5, 3.0, 1
-#: the fastest settings measured at N = 20 (opt-in: shift_invert.petsc_options / --petsc-option): MUMPS block
-#: low-rank factorization (approximate; every pair still passes the residual check) and a smaller Krylov space
-TUNED = {"st_mat_mumps_icntl_35": 1, "st_mat_mumps_cntl_7": 1e-12, "eps_ncv": 150}
+
+
+def tuned(N: int) -> dict:
+    """The default per-N settings of shift_invert.tuning for N (MUMPS block low-rank from N = 18)."""
+    from mblnn.config import default
+    from mblnn.solve.mpi import tuned_options
+
+    return tuned_options(default("shift_invert.tuning"), N)[1]
 
 
 def worker(N: int, options: dict) -> None:
@@ -100,7 +105,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], help="override the sizes")
     parser.add_argument("--orderings", action="store_true", help="compare MUMPS orderings and LU vs LDLᵀ (mblnn only)")
     parser.add_argument("--no-scipy", action="store_true", help="skip the scipy baseline")
-    parser.add_argument("--tuned", action="store_true", help="also run mblnn with the TUNED options (BLR, eps_ncv=150)")
+    parser.add_argument("--tuned", action="store_true", help="also run mblnn with the default per-N tuning (shift_invert.tuning) "
+                        "and print exact / tuned")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -119,10 +125,11 @@ def main() -> None:
             assert abs(theirs["middle"] - ours["middle"]) < 1e-8, "both must find the same eigenvalues"
             line += f" {theirs['seconds']:>8.2f} {theirs['peak_gib']:>9.2f} {theirs['seconds'] / ours['seconds']:>8.1f}"
         print(line, flush=True)
-        if args.tuned:
-            r = run_mblnn(N, 2, TUNED)
-            print(f"      tuned {TUNED}: {r['seconds']:.2f} s, {max(r['peak_gib_per_rank']):.2f} GiB/rank, "
-                  f"max residual {r['max_residual']:.1e}", flush=True)
+        if args.tuned and tuned(N):
+            r = run_mblnn(N, 2, tuned(N))
+            assert abs(r["middle"] - ours["middle"]) < 1e-8, "tuned and exact must find the same eigenvalues"
+            print(f"      tuned {tuned(N)}: {r['seconds']:.2f} s, {max(r['peak_gib_per_rank']):.2f} GiB/rank, "
+                  f"max residual {r['max_residual']:.1e}; exact / tuned = {ours['seconds'] / r['seconds']:.2f}", flush=True)
         if args.orderings:
             variants = {"LDL^T, MUMPS auto ordering": {}, "LU, auto ordering": {"st_pc_type": "lu"}}
             for code, name in ((0, "AMD"), (2, "AMF"), (3, "SCOTCH"), (4, "PORD"), (5, "METIS"), (6, "QAMD")):

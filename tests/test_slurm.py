@@ -6,8 +6,10 @@ polls with squeue, as profiles/slurm documents for such sites.
 """
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +29,6 @@ SITE = ["--default-resources", "slurm_partition=debug", "--slurm-status-command"
 TINY = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 11,
         "solver": {"by_size": {10: "shift_invert"}, "mpi_ranks": 2},
         "shift_invert": {"targets": [0.3, 0.7], "nev": 12},
-        "batching": {"group_max_N": 8},
         "training": {"members": 3, "n_hidden": 64, "steps": 300, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
         "dreaming": {"targets": []}, "analysis": {"eps_bins": 4}}
 
@@ -62,18 +63,27 @@ def test_tiny_campaign_on_slurm_matches_the_local_run(cluster, tmp_path):
     on_slurm.mkdir(), local.mkdir()
     done = snakemake(on_slurm, TINY, "--profile", str(REPO / "profiles/slurm"), *SITE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "has been submitted with SLURM jobid" in done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    # few submissions: one job array per size and for the tables and figures, one job per ensemble, dream, report
+    submissions = output.count("has been submitted with SLURM jobid") + output.count("Submitted array job with")
+    arrays = output.count("Submitted array job with")
+    assert arrays >= 3, output[-3000:]
+    jobs = int(re.search(r"^total\s+(\d+)", done.stdout, re.M)[1]) - 1  # without the target rule
+    assert submissions <= jobs - 30, (submissions, jobs)
+    print(f"default-sized tiny campaign: {jobs} jobs in {submissions} sbatch submissions ({arrays} arrays)")
     assert snakemake(local, TINY, "--profile", str(REPO / "profiles/local")).returncode == 0
 
     # the MPI samples ran as 2 ranks launched by srun inside a 2-task allocation
     sample = read_sample(on_slurm / "results/samples/N10/hbar3.0/r0.zarr")
     assert sample.solver["name"] == "shift_invert" and sample.diagnostics["ranks"] == 2
-    mpi_logs = list((on_slurm / ".snakemake/slurm_logs/rule_diagonalize_mpi").glob("*/*.log"))
-    assert len(mpi_logs) == 6
-    text = mpi_logs[0].read_text()
-    assert "tasks=2" in text and "srun -n 2 mblnn spectrum" in text
-    # seconds-long N = 8 samples went to Slurm as one group job
-    assert list((on_slurm / ".snakemake/slurm_logs").glob("group_diagonalize-small*"))
+    assert list((on_slurm / ".snakemake/slurm_logs/rule_diagonalize_N10").glob("**/*.log"))
+    # the environment route: every job ran the .venv of `make setup` on the file system the nodes share
+    slurm_output = next((on_slurm / ".snakemake/slurm_logs/rule_train").glob("**/*.log")).read_text()
+    assert f"Command: {BIN.parent}/lib/" in slurm_output or str(BIN.parent) in slurm_output, slurm_output[:2000]
+    job_log = (on_slurm / "results/logs/diagonalize/N10/hbar3.0/r0.log").read_text()
+    assert "on 2 MPI ranks (srun, Slurm job" in job_log, job_log
+    # the N = 8 samples went to Slurm as one job array: one log per task
+    assert len(list((on_slurm / ".snakemake/slurm_logs/rule_diagonalize_N8").glob("**/*.log"))) == 6
 
     def table(root, name):
         return pd.read_csv(root / "results/tables" / name)
@@ -87,21 +97,43 @@ def test_tiny_campaign_on_slurm_matches_the_local_run(cluster, tmp_path):
     pd.testing.assert_frame_equal(slurm_phase[~dense], local_phase[~dense], check_exact=False, atol=1e-2)
 
 
-def test_a_job_over_its_time_limit_fails_cleanly_and_reruns(cluster, tmp_path):
-    """N = 16 (about 3 minutes) under a 1-minute limit: Slurm kills it, Snakemake reports the
-    failure with the Slurm log, no store survives; the rerun with the derived limit completes."""
-    config = {"sizes": [16], "hbar": [0.25, 3.0, 12.0], "realizations": 1, "seed": 3}
+def test_a_time_limit_kill_is_retried_with_more_time_and_completes(cluster, tmp_path):
+    """N = 16 (about 3 minutes) with a first request of 1 minute: Slurm kills it at its limit, the retry reads the
+    cause from the job's Slurm output and asks for twice the time (memory unchanged) until it fits; no half-written
+    store is left on the way."""
+    config = {"sizes": [16], "hbar": [0.25, 3.0, 12.0], "realizations": 1, "seed": 3,
+              "resources": {"requests": {"diagonalize_N16": {"runtime": 1}}}}
     target = "results/samples/N16/hbar3.0/r0.zarr"
-    killed = snakemake(tmp_path, config, "--profile", str(REPO / "profiles/slurm"), *SITE,
-                       "--set-resources", "diagonalize:runtime=1", "--retries", "0", target)
-    output = killed.stdout + killed.stderr
-    assert killed.returncode != 0
-    assert "Error in rule diagonalize" in output and ".snakemake/slurm_logs/rule_diagonalize" in output
-    assert not (tmp_path / target).exists()
-    state = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%T"], capture_output=True, text=True).stdout
-    assert "TIMEOUT" in state
-
-    rerun = snakemake(tmp_path, config, "--profile", str(REPO / "profiles/slurm"), *SITE, "--rerun-incomplete", target)
-    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    done = snakemake(tmp_path, config, "--profile", str(REPO / "profiles/slurm"), *SITE, "--retries", "3", target)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "SLURM status is: 'TIMEOUT'" in output, output[-4000:]
+    runtimes = [int(m) for m in re.findall(r"resources: .*?runtime=(\d+)", output)]
+    assert runtimes[:2] == [1, 2], runtimes
+    memory = set(re.findall(r"resources: .*?mem_mb=(\d+)", output))
+    assert len(memory) == 1, f"a time-limit kill asks for more time, not more memory: {memory}"
     assert read_sample(tmp_path / target).energies.size == 12870
     assert not list((tmp_path / target).parent.glob(".*partial*"))
+
+
+def test_a_cancelled_job_is_not_retried(cluster, tmp_path):
+    """A user's scancel of a running sample: Snakemake's retry ends at once with the reason, before any work."""
+    config = {"sizes": [16], "hbar": [0.25, 3.0, 12.0], "realizations": 1, "seed": 3}
+    target = "results/samples/N16/hbar3.0/r0.zarr"
+    (tmp_path / "campaign.yaml").write_text(yaml.safe_dump(config))
+    run = subprocess.Popen([str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--configfile",
+                            str(tmp_path / "campaign.yaml"), "--profile", str(REPO / "profiles/slurm"), *SITE, target],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    log = tmp_path / "results/logs/diagonalize/N16/hbar3.0/r0.log"
+    deadline, jobs = time.time() + 600, []
+    while not jobs and time.time() < deadline:
+        time.sleep(2)
+        jobs = subprocess.run(["squeue", "--noheader", "--states=RUNNING", "--format=%i"], capture_output=True,
+                              text=True).stdout.split()
+    assert jobs, "the sample never started"
+    time.sleep(10)  # into the diagonalization
+    subprocess.run(["scancel", *jobs], check=True)
+    output, _ = run.communicate(timeout=900)
+    assert run.returncode != 0
+    assert "cancelled by a user (scancel): not retried" in log.read_text(), log.read_text() + output[-3000:]
+    assert "12870 states" not in log.read_text() and not (tmp_path / target).exists()

@@ -1,5 +1,6 @@
 """The real Snakemake workflow, run in a temporary directory on a tiny campaign."""
 
+import json
 import os
 import re
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 import xarray as xr
 import yaml
 
+from mblnn.config import load_config
 from mblnn.store.samples import read_sample, verify
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +38,11 @@ def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedPr
          "--cores", "2", *args],
         capture_output=True, text=True, env=env,
     )
+
+
+def diagonalized(planned: dict[str, int]) -> int:
+    """Diagonalization jobs among planned jobs (one rule per chain length, diagonalize_N<N>)."""
+    return sum(count for rule, count in planned.items() if rule.startswith("diagonalize_N"))
 
 
 def planned_jobs(done: subprocess.CompletedProcess) -> dict[str, int]:
@@ -106,7 +113,7 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     # a training setting: retrain and everything downstream, never rediagonalize
     steps = snakemake(tmp_path, {**TINY, "training": {**TINY["training"], "steps": 600}}, "-n")
     planned = planned_jobs(steps)
-    assert "diagonalize" not in planned and "level_statistics" not in planned_tables(steps)
+    assert not diagonalized(planned) and "level_statistics" not in planned_tables(steps)
     assert planned["train"] == 4 and planned["classify"] == 4 and "phase_diagram" in planned_tables(steps)  # N = 8; N = 10 at 3 cuts
 
     # an analysis setting: only the tables that use it and their figures
@@ -125,33 +132,63 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     # a new realization: only its samples are diagonalized; the reductions follow
     more = snakemake(tmp_path, {**TINY, "realizations": 3}, "-n")
     planned = planned_jobs(more)
-    assert planned["diagonalize"] == 6 and "level_statistics" in planned_tables(more)
+    assert diagonalized(planned) == 6 and "level_statistics" in planned_tables(more)
     new_samples = set(re.findall(r"output: results/samples/(N\d+/hbar[\d.]+/r\d+)\.zarr", more.stdout))
     assert new_samples == {f"N{N}/hbar{h}/r2" for N in (8, 10) for h in (0.25, 3.0, 12.0)}
 
     driver = snakemake(tmp_path, {**TINY, "dense": {"driver": "evr"}}, "-n")
-    assert planned_jobs(driver)["diagonalize"] == 12
+    assert diagonalized(planned_jobs(driver)) == 12
 
     report = snakemake(tmp_path, TINY, "--report", str(tmp_path / "report.html"))
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "report.html").stat().st_size > 10_000
 
 
-def test_paper_campaign_plans_every_job(tmp_path):
-    """A dry-run of config/paper.yaml: job counts per rule (timed by bench/dag.py)."""
-    done = subprocess.run(
-        [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--configfile",
-         str(REPO / "config/paper.yaml"), "-n", "--cores", "2", "--quiet", "rules"],
-        capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
-    )
+def plan_requests(configfile: Path) -> dict:
+    """workflow/scripts/plan-requests --json: a dry-run through profiles/slurm, per rule jobs, largest requests and
+    sbatch submissions, and the stores' file count."""
+    done = subprocess.run([str(BIN / "python"), str(REPO / "workflow/scripts/plan-requests"), "--configfile", str(configfile),
+                           "--profile", str(REPO / "profiles/slurm"), "--json"],
+                          capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
     assert done.returncode == 0, done.stderr
-    counts = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", done.stdout, re.M) if m[1] != "total"}
+    return json.loads(done.stdout)
+
+
+def assert_fits_node(plan: dict, config: dict) -> None:
+    """Every request of every rule fits one node of the config's resources section (what Slurm would refuse or
+    leave pending forever otherwise)."""
+    node = config["resources"]
+    for rule, r in plan["rules"].items():
+        assert r["mem_mb"] <= node["max_mem_mb"], (rule, r)
+        assert r["runtime"] <= node["max_runtime_min"], (rule, r)
+        assert r["cpus_per_task"] <= node["max_cpus"], (rule, r)
+        if not r["local"]:
+            assert r["mem_mb"] >= 1000 and r["runtime"] >= 10, f"{rule} asks for no memory or time: {r}"
+
+
+@pytest.mark.slow
+def test_paper_campaigns_plan_through_the_slurm_profile_and_fit_a_node():
+    """The paper as three campaigns (config/paper.yaml, single_realization_n16/n18.yaml) planned through
+    profiles/slurm: the jobs, every request within a node, the sbatch submissions and the file count
+    (the numbers of docs/cluster.md)."""
     hbars, realizations = 95, 40
-    # N = 12, 14, 16, 18; ensembles: main on every cut (N = 18: seven) + three ablations on N/2
-    # N = 12, 14, 16 dense, N = 18 ScaLAPACK under MPI; every table of the registry (dreams and finite size on)
-    assert counts == {"diagonalize": 3 * hbars * realizations, "diagonalize_mpi": hbars * realizations,
-                      "train": 10 + 12, "classify": 22, "dream": 8, "table": 17, "figure": 12, "report_html": 1, "all": 1,
-                      "confusion": 4}
+    plans = {name: plan_requests(REPO / "config" / f"{name}.yaml")
+             for name in ("paper", "single_realization_n16", "single_realization_n18")}
+    jobs = {name: {rule: r["jobs"] for rule, r in plan["rules"].items()} for name, plan in plans.items()}
+    # N = 12, 14, 16 dense, 40 realizations; ensembles: main + three ablations at N/2; every table of the registry
+    assert jobs["paper"] == {"diagonalize_N12": hbars * realizations, "diagonalize_N14": hbars * realizations,
+                             "diagonalize_N16": hbars * realizations, "train": 12, "classify": 12, "dream": 6,
+                             "table": 17, "figure": 11, "report_html": 1, "all": 1, "confusion": 3}
+    assert jobs["single_realization_n18"]["diagonalize_N18"] == hbars
+    for name, plan in plans.items():
+        assert_fits_node(plan, load_config(REPO / "config" / f"{name}.yaml"))
+    paper = plans["paper"]["rules"]
+    # one job array per size (up to 1000 tasks per sbatch), one for the tables, one for the figures
+    assert all(paper[f"diagonalize_N{N}"]["submissions"] == 4 for N in (12, 14, 16))
+    assert paper["table"]["submissions"] == paper["figure"]["submissions"] == 1
+    assert plans["paper"]["submissions"] == 3 * 4 + 12 + 12 + 6 + 3 + 1 + 1 + 1
+    # ScaLAPACK for N = 18: 16 tasks of one thread each
+    assert plans["single_realization_n18"]["rules"]["diagonalize_N18"]["tasks"] == 16
 
 
 @pytest.mark.slow
@@ -181,8 +218,8 @@ def dry_run_counts(tmp_path, configfile, *args):
 
 
 @pytest.mark.parametrize("name, N, pattern, trains, solver_rule", [
-    ("single_realization_n16.yaml", 16, 0, 4, "diagonalize"),
-    ("single_realization_n18.yaml", 18, 1, 7 + 3, "diagonalize_mpi"),
+    ("single_realization_n16.yaml", 16, 0, 4, "diagonalize_N16"),
+    ("single_realization_n18.yaml", 18, 1, 7 + 3, "diagonalize_N18"),
 ])
 def test_single_realization_cluster_campaigns_plan_one_pattern(tmp_path, name, N, pattern, trains, solver_rule):
     """The paper's single-realization N = 16/18 campaigns: one disorder pattern on the Δh̄ = 0.125 grid."""
@@ -197,14 +234,20 @@ def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     config = {**TINY, "sizes": [8, 16], "cut_offsets_by_size": {}, "solver": {"by_size": {16: "shift_invert"}, "mpi_ranks": 2}}
     done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), LEVELS)
     assert done.returncode == 0, done.stderr
-    small = done.stdout.split("rule diagonalize:")[1].split("Shell command")[0]
-    large = done.stdout.split("rule diagonalize_mpi:")[1].split("Shell command")[0]
+    small = done.stdout.split("rule diagonalize_N8:")[1].split("Shell command")[0]
+    large = done.stdout.split("rule diagonalize_N16:")[1].split("Shell command")[0]
     assert "N=8," in small and "mpi=" not in small and "tasks=" not in small
-    assert "N=16," in large and "mpi=srun" in large and "tasks=2" in large and "cpus_per_task=1" in large
-    launch = done.stdout.split("rule diagonalize_mpi:")[1].split("Shell command:")[1].splitlines()[0]
-    assert "export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; srun -n 2 mblnn spectrum" in launch
+    assert "N=16," in large and "tasks=2" in large and "cpus_per_task=1" in large
+    launch = done.stdout.split("rule diagonalize_N16:")[1].split("Shell command:")[1].splitlines()[0]
+    # the launcher is chosen in the job: srun inside a Slurm allocation, mpiexec elsewhere
+    assert ("export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; "
+            '$(if [ -n "${SLURM_JOB_ID:-}" ]; then echo srun; else echo mpiexec; fi) -n 2 mblnn spectrum') in launch
     assert "slurm_partition=compute" in large
-    assert "Group job diagonalize-small" in done.stdout
+    assert "Group job" not in done.stdout, "no groups by default: profiles/slurm submits job arrays"
+    for launcher, environment in (("srun", {"SLURM_JOB_ID": "1"}), ("mpiexec", {})):
+        chosen = subprocess.run(["bash", "-c", 'echo $(if [ -n "${SLURM_JOB_ID:-}" ]; then echo srun; else echo mpiexec; fi)'],
+                                capture_output=True, text=True, env={"PATH": os.environ["PATH"], **environment})
+        assert chosen.stdout.strip() == launcher
 
 
 def test_campaign_too_large_for_this_machine_stops_before_any_job(tmp_path):
@@ -247,7 +290,7 @@ def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
 
     # shift-invert settings rerun the shift-invert samples only; the rank count reruns nothing
     targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n", LEVELS)
-    assert planned_jobs(targets) == {"diagonalize_mpi": 6, "table": 1}
+    assert planned_jobs(targets) == {"diagonalize_N10": 6, "table": 1}
     ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n", LEVELS)
     assert planned_jobs(ranks) == {} and "Nothing to be done" in ranks.stdout + ranks.stderr
 

@@ -12,6 +12,7 @@ a config setting (the sample's N, h̄ and realization, the cut, input and output
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -66,9 +67,22 @@ def _spectrum(args: argparse.Namespace) -> int:
     if result is None:  # MPI ranks other than 0: rank 0 writes
         return 0
     write_sample_store(result, args.out)
-    _say(args, f"N={spec.N} hbar={spec.hbar} realization={spec.realization} solver={result.solver['name']}: "
+    ranks = result.diagnostics.get("ranks")
+    _say(args, f"N={spec.N} hbar={spec.hbar} realization={spec.realization} solver={result.solver['name']}"
+               + (f" on {ranks} MPI ranks ({_launched_by()})" if ranks else "") + ": "
                f"{result.energies.size} states, cuts {list(result.spec.cuts)}, {time.perf_counter() - started:.2f} s -> {args.out}")
     return 0
+
+
+def _launched_by() -> str:
+    """Which launcher started this MPI process, from the environment it sets: srun (a Slurm job step), Open MPI's
+    mpiexec, or another."""
+    # mpiexec's ranks carry OMPI_COMM_WORLD_*, even inside Slurm (where its daemons are a job step); srun's do not
+    if "OMPI_COMM_WORLD_SIZE" in os.environ:
+        return "mpiexec"
+    if "SLURM_STEP_ID" in os.environ:
+        return f"srun, Slurm job {os.environ.get('SLURM_JOB_ID', '?')} step {os.environ['SLURM_STEP_ID']}"
+    return "launcher unknown"
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -359,8 +373,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as shell tools do
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except BaseException:
@@ -369,6 +381,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from mblnn.slurm import not_retried_reason
+
+    refused = not_retried_reason(getattr(args, "out", None))
+    if refused:  # the workflow's retry of a job a user cancelled: end before any work
+        print(f"mblnn {args.command}: {refused}", file=sys.stderr)
+        return 3
     if not getattr(args, "quiet", False):
         import logging
 

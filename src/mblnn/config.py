@@ -136,6 +136,10 @@ def _physics_errors(config: dict) -> Iterator[str]:
         yield (f"config key analysis.single_realization.realization: "
                f"{config['analysis']['single_realization']['realization']} is not below realizations={config['realizations']}")
     yield from _memory_errors(config)
+    cpus = config["resources"]["max_cpus"]
+    if config["training"]["threads"] > cpus:
+        yield (f"config key training.threads: {config['training']['threads']} threads per job exceed "
+               f"resources.max_cpus = {cpus} (a node's CPUs): such a job would wait in the queue forever")
     low, high = config["level_statistics"]["eps_window"]
     if low >= high:
         yield f"config key level_statistics.eps_window: eps_min={low} must be below eps_max={high}"

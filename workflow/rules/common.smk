@@ -10,8 +10,3 @@ wildcard_constraints:
     realization=r"\d+",
     variant=r"[A-Za-z0-9_]+",
     target=r"eth|mbl",
-
-
-def diagonalize_group(wildcards):
-    """Small, seconds-long samples share the job group that cluster profiles batch (group-components)."""
-    return "diagonalize-small" if int(wildcards.N) <= config["batching"]["group_max_N"] else None

@@ -12,7 +12,8 @@ rule train:
         config=lambda wc: training_config(config, wc.variant),
     threads: config["training"]["threads"]
     resources:
-        mem_mb=lambda wc, input: 2000 + 4 * input.size_mb,
+        cpus_per_task=config["training"]["threads"],
+        **rule_resources(config, "train"),
     conda:
         "../../envs/learning.yaml"
     log:
@@ -31,6 +32,9 @@ rule classify:
     params:
         config=lambda wc: job_config(config, "analysis.threshold"),
     threads: 1
+    resources:
+        cpus_per_task=1,
+        **rule_resources(config, "classify"),
     conda:
         "../../envs/learning.yaml"
     log:
@@ -50,6 +54,9 @@ rule dream:
         config=lambda wc: job_config(config, "dreaming.networks", "dreaming.steps", "dreaming.step_size",
                                      "dreaming.window", "dreaming.max_start", "training.seed"),
     threads: config["training"]["threads"]
+    resources:
+        cpus_per_task=config["training"]["threads"],
+        **rule_resources(config, "dream"),
     conda:
         "../../envs/learning.yaml"
     log:
@@ -68,6 +75,9 @@ rule confusion:
         cut=lambda wc: half_chain_cut(config, int(wc.N), main_variant(config)),
         config=lambda wc: confusion_config(config),
     threads: config["training"]["threads"]
+    resources:
+        cpus_per_task=config["training"]["threads"],
+        **rule_resources(config, "confusion"),
     conda:
         "../../envs/learning.yaml"
     log:

@@ -12,6 +12,8 @@ rule figure:
         overlays=lambda wc: " ".join(f"--overlay {name}={TABLE.format(table=t)}" for name, t in FIGURES[wc.figure][2].items()),
     wildcard_constraints:
         figure="|".join(FIGURES),
+    resources:
+        **rule_resources(config, "figure"),
     conda:
         "../../envs/analysis.yaml"
     log:
@@ -29,6 +31,8 @@ rule report_html:
         "results/report.html",
     params:
         title=lambda wc: f"mblnn campaign: N = {', '.join(map(str, config['sizes']))}, {config['campaign']['type'].replace('_', ' ')}",
+    resources:
+        **rule_resources(config, "report_html"),
     conda:
         "../../envs/analysis.yaml"
     log:

@@ -12,6 +12,8 @@ rule table:
         config=lambda wc: table_config(config, wc.table),
     wildcard_constraints:
         table="|".join(TABLES),
+    resources:
+        **rule_resources(config, "table"),
     conda:
         "../../envs/analysis.yaml"
     log:

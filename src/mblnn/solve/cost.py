@@ -65,11 +65,21 @@ def seconds(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> float:
     return _DENSE_SECONDS * (dim / _DENSE_DIM) ** 3
 
 
+def mem_request_mb(need_bytes: float) -> int:
+    """A job's memory request (MB) for a modelled need: :data:`SAFETY` × the need, at least :data:`MIN_MEM_MB`."""
+    return max(MIN_MEM_MB, math.ceil(SAFETY * need_bytes / 2**20))
+
+
+def runtime_request_min(need_seconds: float) -> int:
+    """A job's wall-time request (minutes): :data:`SAFETY` × the modelled time, at least :data:`MIN_RUNTIME_MIN`."""
+    return max(MIN_RUNTIME_MIN, math.ceil(SAFETY * need_seconds / 60))
+
+
 def job_mem_mb(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev: int = 100) -> int:
-    """Memory request (MB) of one diagonalization job: :data:`SAFETY` × :func:`memory_bytes`, at least 1000 MB."""
-    return max(MIN_MEM_MB, math.ceil(SAFETY * memory_bytes(solver, dim, ranks, driver, nev) / 2**20))
+    """Memory request (MB) of one diagonalization job (:func:`mem_request_mb` of :func:`memory_bytes`)."""
+    return mem_request_mb(memory_bytes(solver, dim, ranks, driver, nev))
 
 
 def job_runtime_min(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> int:
-    """Wall-time request (minutes) of one diagonalization job: :data:`SAFETY` × :func:`seconds`, at least 10 min."""
-    return max(MIN_RUNTIME_MIN, math.ceil(SAFETY * seconds(solver, dim, ranks, targets) / 60))
+    """Wall-time request (minutes) of one diagonalization job (:func:`runtime_request_min` of :func:`seconds`)."""
+    return runtime_request_min(seconds(solver, dim, ranks, targets))

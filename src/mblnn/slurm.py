@@ -1,0 +1,67 @@
+"""Why a Slurm job ended, from its output file: what slurmstepd writes there when it stops a job, so that a retry
+can ask for what the job lacked (more time after a time-limit kill, more memory after an out-of-memory kill, nothing
+after a user's scancel). Reading the output file needs no accounting database (``sacct``), which many small
+installations and the test cluster lack.
+
+The texts (Slurm 22-24, ``src/slurmd/slurmstepd``): ``*** JOB 42 ON node CANCELLED AT 2026-12-01T19:00:00 DUE TO
+TIME LIMIT ***`` (time limit), ``*** JOB 42 ON node CANCELLED AT ... ***`` (scancel; ``DUE TO PREEMPTION`` and
+``DUE TO NODE FAILURE`` name the cluster's reasons), ``Detected 1 oom_kill event in StepId=42.batch`` (the cgroup's
+memory limit), and the executor's ``OUT_OF_MEMORY`` status.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+#: failure causes, in the order they are recognised
+TIMEOUT, MEMORY, CANCELLED, OTHER = "timeout", "memory", "cancelled", "other"
+
+_TIME_LIMIT = re.compile(r"\*\*\* (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT")
+_CANCELLED_BY_USER = re.compile(r"\*\*\* (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+( DUE TO [A-Z ]+?)? \*\*\*")
+_OUT_OF_MEMORY = re.compile(r"oom[-_]kill|Out Of Memory|OUT_OF_MEMORY|Exceeded job memory limit", re.IGNORECASE)
+
+
+def failure_cause(text: str) -> str | None:
+    """The cause of a failed job from its Slurm output ``text``: :data:`TIMEOUT`, :data:`MEMORY`, :data:`CANCELLED`
+    (scancel by a user), :data:`OTHER` (a failure Slurm did not cause, or preemption / node failure), or ``None``
+    when the text shows no failure by Slurm."""
+    if _TIME_LIMIT.search(text):
+        return TIMEOUT
+    if _OUT_OF_MEMORY.search(text):
+        return MEMORY
+    cancelled = _CANCELLED_BY_USER.search(text)
+    if cancelled:
+        return CANCELLED if not cancelled.group(1) else OTHER
+    return None
+
+
+#: markers of jobs whose retry must not run, by output path, relative to the working directory (shared with the
+#: compute nodes): the workflow writes one when a job's earlier attempt was cancelled by a user, the command refuses
+#: to start while its output has one
+NOT_RETRIED = Path(".snakemake") / "mblnn" / "not-retried"
+
+
+def _marker(out: str | os.PathLike) -> Path:
+    return NOT_RETRIED / (str(Path(out)).lstrip("/") + ".reason")
+
+
+def mark_not_retried(out: str | os.PathLike, reason: str) -> None:
+    """Tell the job writing ``out`` not to run (its retry ends at once with ``reason``)."""
+    marker = _marker(out)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(reason + "\n")
+
+
+def clear_not_retried(out: str | os.PathLike) -> None:
+    """A new first attempt of the job writing ``out`` runs: forget an earlier run's refusal."""
+    _marker(out).unlink(missing_ok=True)
+
+
+def not_retried_reason(out: str | os.PathLike | None) -> str | None:
+    """Why the job writing ``out`` must not run, or None."""
+    if out is None:
+        return None
+    marker = _marker(out)
+    return marker.read_text().strip() if marker.is_file() else None

@@ -1,0 +1,131 @@
+"""Per-job requests and retries by cause: the cost models behind every rule's mem_mb and runtime, the Slurm failure
+causes read from job output, and what a retry asks for after each (workflow/campaign.py, mblnn.slurm)."""
+
+import os
+import time
+from types import SimpleNamespace
+
+import pytest
+
+import campaign
+from mblnn import slurm
+from mblnn.cli import main
+from mblnn.config import validate_config
+
+# what slurmstepd writes into a job's output (Slurm 22-24)
+TIME_LIMIT = "slurmstepd: error: *** JOB 57 ON vm CANCELLED AT 2026-12-01T19:00:01 DUE TO TIME LIMIT ***"
+SCANCEL = "slurmstepd: error: *** JOB 58 ON vm CANCELLED AT 2026-12-01T19:00:01 ***"
+OOM = "slurmstepd: error: Detected 1 oom_kill event in StepId=59.batch. Some of the step tasks have been OOM Killed."
+PREEMPTED = "slurmstepd: error: *** JOB 60 ON vm CANCELLED AT 2026-12-01T19:00:01 DUE TO PREEMPTION ***"
+
+
+@pytest.mark.parametrize("text, cause", [
+    (TIME_LIMIT, slurm.TIMEOUT), (SCANCEL, slurm.CANCELLED), (OOM, slurm.MEMORY), (PREEMPTED, slurm.OTHER),
+    ("srun: error: vm: task 0: Out Of Memory", slurm.MEMORY), ("Error in rule train: exit status 1", None),
+])
+def test_failure_causes_from_slurm_output(text, cause):
+    assert slurm.failure_cause("Building DAG of jobs...\n" + text + "\n") == cause
+
+
+class Wildcards(SimpleNamespace):
+    """What Snakemake hands a resources callable: attributes, items() and iteration over the values."""
+
+    def items(self):
+        return vars(self).items()
+
+    def __iter__(self):
+        return iter(vars(self).values())
+
+
+SAMPLE = Wildcards(N="16", hbar="3.0", realization="0")
+
+
+def slurm_log(workdir, rule, name, text, array=False):
+    """A Slurm output file where snakemake-executor-plugin-slurm keeps it (array tasks: one folder per rule)."""
+    folder = workdir / ".snakemake/slurm_logs" / f"rule_{rule}" / ("" if array else "16_3.0_0")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(f"rule {rule}:\n    wildcards: N=16, hbar=3.0, realization=0\n{text}\n")
+    time.sleep(0.01)  # distinct modification times: the order of the attempts
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(campaign, "RUN_STARTED", time.time() - 1)
+    return tmp_path
+
+
+CONFIG = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0]})
+
+
+def test_a_retry_asks_for_what_the_failed_attempt_lacked(workdir):
+    resources = campaign.rule_resources(CONFIG, "diagonalize")
+    mem, runtime = campaign.diagonalize_mem_mb(CONFIG, 16), campaign.diagonalize_runtime(CONFIG, 16)
+    assert (resources["mem_mb"](SAMPLE, 1), resources["runtime"](SAMPLE, 1)) == (mem, runtime)
+    # no Slurm output to read (another executor): attempt times both, as Snakemake's usual recipe
+    assert (resources["mem_mb"](SAMPLE, 2), resources["runtime"](SAMPLE, 2)) == (2 * mem, 2 * runtime)
+    slurm_log(workdir, "diagonalize_N16", "101.log", TIME_LIMIT)
+    assert (resources["mem_mb"](SAMPLE, 2), resources["runtime"](SAMPLE, 2)) == (mem, 2 * runtime)
+    slurm_log(workdir, "diagonalize_N16", "102.log", OOM)  # the second attempt ran out of memory
+    assert (resources["mem_mb"](SAMPLE, 3), resources["runtime"](SAMPLE, 3)) == (2 * mem, 2 * runtime)
+    # an array task's output names its wildcards inside; another job's failures do not count
+    slurm_log(workdir, "diagonalize_N16", "200_3.log", TIME_LIMIT, array=True)
+    assert resources["runtime"](SAMPLE, 4) == 4 * runtime
+    assert resources["runtime"](Wildcards(N="16", hbar="12.0", realization="0"), 2) == 2 * runtime
+
+
+def test_retries_are_capped_at_the_node(workdir):
+    config = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0],
+                              "resources": {"max_runtime_min": 15, "max_mem_mb": 12000}})
+    for name in range(6):
+        slurm_log(workdir, "diagonalize_N16", f"{300 + name}.log", (TIME_LIMIT, OOM)[name % 2])
+    resources = campaign.rule_resources(config, "diagonalize")
+    assert resources["runtime"](SAMPLE, 7) == 15 and resources["mem_mb"](SAMPLE, 7) == 12000
+
+
+def test_old_runs_failures_do_not_count(workdir, monkeypatch):
+    slurm_log(workdir, "diagonalize_N16", "101.log", TIME_LIMIT)
+    monkeypatch.setattr(campaign, "RUN_STARTED", time.time() + 1)
+    assert campaign.previous_failures("diagonalize_N16", SAMPLE) == []
+
+
+def test_first_requests_from_the_config_still_grow_on_retry(workdir):
+    config = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0],
+                              "resources": {"requests": {"diagonalize_N16": {"runtime": 1}}}})
+    resources = campaign.rule_resources(config, "diagonalize")
+    assert resources["runtime"](SAMPLE, 1) == 1
+    slurm_log(workdir, "diagonalize_N16", "101.log", TIME_LIMIT)
+    assert resources["runtime"](SAMPLE, 2) == 2
+
+
+def test_a_cancelled_job_is_not_retried(workdir):
+    out = "results/samples/N16/hbar3.0/r0.zarr"
+    resources = campaign.rule_resources(CONFIG, "diagonalize")
+    slurm_log(workdir, "diagonalize_N16", "101.log", SCANCEL)
+    assert resources["runtime"](SAMPLE, 2) == 1, "the refused retry asks for next to nothing"
+    assert "cancelled by a user" in slurm.not_retried_reason(out)
+    # the command itself refuses before any work, with the reason
+    code = main(["spectrum", "--N", "16", "--hbar", "3.0", "--realization", "0", "--cuts", "8", "--out", out])
+    assert code == 3 and not (workdir / out).exists()
+    # a new run's first attempt runs again
+    resources["runtime"](SAMPLE, 1)
+    assert slurm.not_retried_reason(out) is None
+
+
+def test_every_rule_asks_for_memory_and_time_that_grow_with_the_campaign():
+    small = validate_config({"sizes": [12], "hbar": [0.25, 3.0, 12.0], "realizations": 2})
+    large = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0], "realizations": 200})
+    for rule in ("train", "classify", "dream"):
+        a, b = (campaign.learning_request(config, rule, config["sizes"][0]) for config in (small, large))
+        assert a[0] >= 1000 and a[1] >= 10 and b[0] >= a[0] and b[1] >= a[1], rule
+    # training holds every sample's features: 200 realizations of N = 16 need gigabytes, not the old flat 2 GB
+    assert campaign.learning_request(large, "train", 16)[0] > 4000
+    assert campaign.analysis_request(large)[0] > campaign.analysis_request(small)[0]
+
+
+def test_threads_above_a_node_are_refused():
+    from mblnn.config import ConfigError
+
+    with pytest.raises(ConfigError, match="training.threads"):
+        validate_config({"sizes": [12], "hbar": [0.25, 3.0, 12.0], "training": {"threads": 64},
+                         "resources": {"max_cpus": 16}})
