@@ -47,8 +47,11 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/plots.smk"
 
 
+# Figures and the report read tables only and take seconds: on a cluster they run where Snakemake runs.
 localrules:
     all,
+    figure,
+    report_html,
 
 
 rule all:

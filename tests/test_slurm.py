@@ -64,19 +64,21 @@ def test_tiny_campaign_on_slurm_matches_the_local_run(cluster, tmp_path):
     done = snakemake(on_slurm, TINY, "--profile", str(REPO / "profiles/slurm"), *SITE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     output = done.stdout + done.stderr
-    # few submissions: one job array per size and for the tables and figures, one job per ensemble, dream, report
+    # few submissions: the six N = 8 samples as one job array, the tables as arrays of those ready together, one
+    # job per MPI sample and ensemble; figures and the report run where Snakemake runs (localrules)
     submissions = output.count("has been submitted with SLURM jobid") + output.count("Submitted array job with")
-    arrays = output.count("Submitted array job with")
-    assert arrays >= 3, output[-3000:]
-    jobs = int(re.search(r"^total\s+(\d+)", done.stdout, re.M)[1]) - 1  # without the target rule
-    assert submissions <= jobs - 30, (submissions, jobs)
-    print(f"default-sized tiny campaign: {jobs} jobs in {submissions} sbatch submissions ({arrays} arrays)")
+    arrays = re.findall(r"Submitted array job with Snakemake IDs ([\d,]+)", output)
+    assert any(len(ids.split(",")) == 6 for ids in arrays), arrays
+    jobs = int(re.search(r"^total\s+(\d+)", output, re.M)[1])
+    local_jobs = output.count("localrule ")
+    assert submissions <= jobs - local_jobs - 5 - 1, (submissions, jobs, local_jobs)
+    print(f"tiny campaign: {jobs} jobs, {local_jobs} local, {submissions} sbatch submissions ({len(arrays)} arrays)")
     assert snakemake(local, TINY, "--profile", str(REPO / "profiles/local")).returncode == 0
 
     # the MPI samples ran as 2 ranks launched by srun inside a 2-task allocation
     sample = read_sample(on_slurm / "results/samples/N10/hbar3.0/r0.zarr")
     assert sample.solver["name"] == "shift_invert" and sample.diagnostics["ranks"] == 2
-    assert list((on_slurm / ".snakemake/slurm_logs/rule_diagonalize_N10").glob("**/*.log"))
+    assert len(list((on_slurm / ".snakemake/slurm_logs/rule_diagonalize_mpi_N10").glob("*/*.log"))) == 6, "one job each"
     # the environment route: every job ran the .venv of `make setup` on the file system the nodes share
     slurm_output = next((on_slurm / ".snakemake/slurm_logs/rule_train").glob("**/*.log")).read_text()
     assert f"Command: {BIN.parent}/lib/" in slurm_output or str(BIN.parent) in slurm_output, slurm_output[:2000]

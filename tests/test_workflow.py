@@ -41,8 +41,8 @@ def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedPr
 
 
 def diagonalized(planned: dict[str, int]) -> int:
-    """Diagonalization jobs among planned jobs (one rule per chain length, diagonalize_N<N>)."""
-    return sum(count for rule, count in planned.items() if rule.startswith("diagonalize_N"))
+    """Diagonalization jobs among planned jobs (one rule per chain length, diagonalize_[mpi_]N<N>)."""
+    return sum(count for rule, count in planned.items() if re.match(r"diagonalize_(mpi_)?N\d+$", rule))
 
 
 def planned_jobs(done: subprocess.CompletedProcess) -> dict[str, int]:
@@ -179,16 +179,16 @@ def test_paper_campaigns_plan_through_the_slurm_profile_and_fit_a_node():
     assert jobs["paper"] == {"diagonalize_N12": hbars * realizations, "diagonalize_N14": hbars * realizations,
                              "diagonalize_N16": hbars * realizations, "train": 12, "classify": 12, "dream": 6,
                              "table": 17, "figure": 11, "report_html": 1, "all": 1, "confusion": 3}
-    assert jobs["single_realization_n18"]["diagonalize_N18"] == hbars
+    assert jobs["single_realization_n18"]["diagonalize_mpi_N18"] == hbars
     for name, plan in plans.items():
         assert_fits_node(plan, load_config(REPO / "config" / f"{name}.yaml"))
     paper = plans["paper"]["rules"]
-    # one job array per size (up to 1000 tasks per sbatch), one for the tables, one for the figures
+    # one job array per size (up to 1000 tasks per sbatch), one for the tables; figures and report local
     assert all(paper[f"diagonalize_N{N}"]["submissions"] == 4 for N in (12, 14, 16))
-    assert paper["table"]["submissions"] == paper["figure"]["submissions"] == 1
-    assert plans["paper"]["submissions"] == 3 * 4 + 12 + 12 + 6 + 3 + 1 + 1 + 1
+    assert paper["table"]["submissions"] == 1 and paper["figure"]["local"] and paper["report_html"]["local"]
+    assert plans["paper"]["submissions"] == 3 * 4 + 12 + 12 + 6 + 3 + 1
     # ScaLAPACK for N = 18: 16 tasks of one thread each
-    assert plans["single_realization_n18"]["rules"]["diagonalize_N18"]["tasks"] == 16
+    assert plans["single_realization_n18"]["rules"]["diagonalize_mpi_N18"]["tasks"] == 16
 
 
 @pytest.mark.slow
@@ -219,7 +219,7 @@ def dry_run_counts(tmp_path, configfile, *args):
 
 @pytest.mark.parametrize("name, N, pattern, trains, solver_rule", [
     ("single_realization_n16.yaml", 16, 0, 4, "diagonalize_N16"),
-    ("single_realization_n18.yaml", 18, 1, 7 + 3, "diagonalize_N18"),
+    ("single_realization_n18.yaml", 18, 1, 7 + 3, "diagonalize_mpi_N18"),
 ])
 def test_single_realization_cluster_campaigns_plan_one_pattern(tmp_path, name, N, pattern, trains, solver_rule):
     """The paper's single-realization N = 16/18 campaigns: one disorder pattern on the Δh̄ = 0.125 grid."""
@@ -235,10 +235,10 @@ def test_slurm_profile_resources_and_mpi_launcher(tmp_path):
     done = snakemake(tmp_path, config, "-n", "--profile", str(REPO / "profiles/slurm"), LEVELS)
     assert done.returncode == 0, done.stderr
     small = done.stdout.split("rule diagonalize_N8:")[1].split("Shell command")[0]
-    large = done.stdout.split("rule diagonalize_N16:")[1].split("Shell command")[0]
+    large = done.stdout.split("rule diagonalize_mpi_N16:")[1].split("Shell command")[0]
     assert "N=8," in small and "mpi=" not in small and "tasks=" not in small
     assert "N=16," in large and "tasks=2" in large and "cpus_per_task=1" in large
-    launch = done.stdout.split("rule diagonalize_N16:")[1].split("Shell command:")[1].splitlines()[0]
+    launch = done.stdout.split("rule diagonalize_mpi_N16:")[1].split("Shell command:")[1].splitlines()[0]
     # the launcher is chosen in the job: srun inside a Slurm allocation, mpiexec elsewhere
     assert ("export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; "
             '$(if [ -n "${SLURM_JOB_ID:-}" ]; then echo srun; else echo mpiexec; fi) -n 2 mblnn spectrum') in launch
@@ -290,7 +290,7 @@ def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
 
     # shift-invert settings rerun the shift-invert samples only; the rank count reruns nothing
     targets = snakemake(tmp_path, {**config, "shift_invert": {"targets": [0.3, 0.6], "nev": 12}}, "-n", LEVELS)
-    assert planned_jobs(targets) == {"diagonalize_N10": 6, "table": 1}
+    assert planned_jobs(targets) == {"diagonalize_mpi_N10": 6, "table": 1}
     ranks = snakemake(tmp_path, {**config, "solver": {**config["solver"], "mpi_ranks": 1}}, "-n", LEVELS)
     assert planned_jobs(ranks) == {} and "Nothing to be done" in ranks.stdout + ranks.stderr
 

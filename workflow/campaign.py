@@ -207,9 +207,11 @@ def uses_mpi(config: dict, N: int) -> bool:
     return solver_for(config, N) in MPI_SOLVERS
 
 
-def diagonalize_rule(N: int) -> str:
-    """Name of the rule that diagonalizes the samples of chain length N (one rule per N)."""
-    return f"diagonalize_N{int(N)}"
+def diagonalize_rule(config: dict, N: int) -> str:
+    """Name of the rule that diagonalizes the samples of chain length N (one rule per N): diagonalize_N<N>, or
+    diagonalize_mpi_N<N> for a solver under MPI (kept out of Slurm job arrays: the executor's job step runs every
+    task of an array of MPI jobs as the first one, snakemake-executor-plugin-slurm-jobstep 0.6.1)."""
+    return f"diagonalize_{'mpi_' if uses_mpi(config, N) else ''}N{int(N)}"
 
 
 def diagonalize_group(config: dict, N: int) -> str | None:
@@ -345,7 +347,7 @@ def rule_resources(config: dict, rule: str) -> dict:
     models (or resources.requests of the rule), raised on a retry by what the failed attempt lacked; after a user's
     scancel the retry is marked not to run."""
     def name(wc):
-        return diagonalize_rule(wc.N) if rule == "diagonalize" else rule
+        return diagonalize_rule(config, wc.N) if rule == "diagonalize" else rule
 
     def modelled(wc):
         if rule == "diagonalize":

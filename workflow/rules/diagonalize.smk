@@ -1,5 +1,5 @@
 # One job per sample (N, hbar, realization): eigenpairs, entanglement and gap ratios, written to one Zarr store.
-# One rule per chain length, `diagonalize_N{N}`, so that every job of a rule asks for the same resources: a Slurm
+# One rule per chain length, `diagonalize_N{N}` (`diagonalize_mpi_N{N}` under MPI), so that every job of a rule asks for the same resources: a Slurm
 # job array (profiles/slurm: slurm-array-jobs) takes one request for all its tasks, and a site can give one size its
 # own partition or limits (`set-resources: diagonalize_N18: slurm_partition: bigmem`). Sizes whose solver runs
 # under MPI launch `{launcher} -n {tasks} mblnn spectrum ...` (solver.mpi_launcher: auto is srun inside a Slurm
@@ -22,7 +22,7 @@ def define_diagonalize_rule(size):
 
     rule:
         name:
-            diagonalize_rule(size)
+            diagonalize_rule(config, size)
         output:
             directory(SAMPLE),
         params:
