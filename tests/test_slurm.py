@@ -106,7 +106,7 @@ def test_a_time_limit_kill_is_retried_with_more_time_and_completes(cluster, tmp_
     config = {"sizes": [16], "hbar": [0.25, 3.0, 12.0], "realizations": 1, "seed": 3,
               "resources": {"requests": {"diagonalize_N16": {"runtime": 1}}}}
     target = "results/samples/N16/hbar3.0/r0.zarr"
-    done = snakemake(tmp_path, config, "--profile", str(REPO / "profiles/slurm"), *SITE, "--retries", "3", target)
+    done = snakemake(tmp_path, config, "--profile", str(REPO / "profiles/slurm"), *SITE, "--retries", "4", target)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "SLURM status is: 'TIMEOUT'" in output, output[-4000:]
