@@ -30,7 +30,7 @@ def test_defaults_are_filled():
 
 SHIPPED = ["config.yaml", "medium.yaml", "paper.yaml", "mobility_edge.yaml", "mobility_edge_local.yaml",
            "single_realization_n12.yaml", "single_realization_n14.yaml", "single_realization_n16.yaml",
-           "single_realization_n18.yaml", "study/n12_check.yaml", "study/n12.yaml", "study/n14.yaml",
+           "single_realization_n18.yaml", "mobility_edge_n20.yaml", "study/n12_check.yaml", "study/n12.yaml", "study/n14.yaml",
            "study/n16_shift_invert.yaml"]
 
 
