@@ -242,8 +242,8 @@ def diagonalize_runtime(config: dict, N: int) -> int:
 
 
 # Per-job requests of the learning and analysis rules, from the learning cost model (mblnn.learn.cost), as the
-# diagonalizations' come from the solvers' (mblnn.solve.cost). A retry (attempt k) asks k times the memory and the
-# time, never more than the node allows (resources.max_mem_mb, resources.max_runtime_min).
+# diagonalizations' come from the solvers' (mblnn.solve.cost). A retry asks for what the failed attempt lacked
+# (rule_resources), never more than the node allows (resources.max_mem_mb, resources.max_runtime_min).
 
 def spectra_per_sample(config: dict, N: int) -> int:
     """Eigenstates stored per sample of chain length N: the sector for the dense solvers, nev per target otherwise."""
@@ -252,7 +252,7 @@ def spectra_per_sample(config: dict, N: int) -> int:
     return sector_dimension(N, config["model"]["sz"])
 
 
-def _samples(config: dict, N: int) -> int:
+def _samples_per_size(config: dict) -> int:
     return len(config["hbar"]) * len(realization_indices(config))
 
 
@@ -265,7 +265,7 @@ def learning_request(config: dict, rule: str, N: int, N_A: int | None = None, va
     from mblnn.learn import cost as learn_cost
 
     training = variant_training(config, variant)
-    samples, per_sample = _samples(config, N), spectra_per_sample(config, N)
+    samples, per_sample = _samples_per_size(config), spectra_per_sample(config, N)
     N_A = _half_chain(config, N) if N_A is None else int(N_A)
     n_in = learn_cost.input_length(N, N_A, training["fraction"])
     members, hidden = training["members"], training["n_hidden"]
@@ -298,8 +298,9 @@ def analysis_request(config: dict) -> tuple[int, int]:
     from mblnn.learn import cost as learn_cost
 
     members = max(variant_training(config, v)["members"] for v in config["training"]["variants"])
-    largest = max(_samples(config, N) * spectra_per_sample(config, N) for N in config["sizes"])
-    stores = sum(_samples(config, N) for N in config["sizes"]) * max(1, len(ensembles(config)) // len(config["sizes"]))
+    largest = _samples_per_size(config) * max(spectra_per_sample(config, N) for N in config["sizes"])
+    # a table reads each sample once per ensemble of its size (classification stores), at ~0.05 s a store
+    stores = _samples_per_size(config) * len(ensembles(config))
     return (cost.mem_request_mb(learn_cost.TENSORFLOW_BYTES / 4 + 4 * largest * (members + 4)),
             cost.runtime_request_min(0.05 * stores))
 
