@@ -8,6 +8,10 @@
 import os
 import sys
 
+from snakemake.utils import min_version
+
+min_version("9.0")  # pyproject.toml pins snakemake>=9,<10: the profiles and rules are written for it
+
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 
 from mblnn.config import ConfigError, check_fits_machine, cuts_for, read_config_file, validate_config

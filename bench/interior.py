@@ -4,12 +4,20 @@ measured in the same run.
     python bench/interior.py                       # N = 14, 16
     python bench/interior.py --sizes 16,18         # the sizes of docs/benchmarks.md
     python bench/interior.py --sizes 22 --only filter --time-limit 3600
+    python bench/interior.py --probe 16,18,20,22 --calibrate 16,18   # the filter's cost at N = 22, from measurements
 
 Each solve: random-field Heisenberg chain, S^z = 0, h̄ = 3, seed 1, the spectrum bounds, then the 100 eigenpairs
 nearest ε = 0.5 (tolerance 1e-10), through mblnn.solve.eigsolve (the solvers' one face). Printed per N and solver:
 wall time inside the MPI job (assembly to the last eigenpair, launch and imports excluded), peak memory per rank,
 largest residual, the filter's degree and iterations; per N the ratio filter / shift-invert of time and memory
 and the largest eigenvalue difference between the two.
+
+--probe measures, per N and without solving, what the filter's cost is made of: the spectrum bounds (the
+solver's first step, timed), the polynomial degree the solver would choose for the first interval, the time of
+one matrix-vector product with the assembled H, and the memory per rank of H. A filter solve costs
+K × degree matrix-vector products (K: the vectors filtered over the iterations, the same for equal nev) plus a
+Krylov basis of V vectors; K and V are measured by full filter solves at the --calibrate sizes in the same run
+(the first calibrates, further ones test the prediction), and the prediction is printed for every probed N.
 """
 
 from __future__ import annotations
@@ -53,11 +61,50 @@ def worker(N: int, solver: str) -> None:
     spectrum.close()
 
 
-def run(N: int, solver: str, ranks: int, time_limit: float) -> dict:
+def probe(N: int) -> None:
+    """Runs on every MPI rank: bounds, degree, matrix-vector time and memory of H, no solve."""
+    import resource
+
+    from petsc4py import PETSc
+
+    from mblnn.model.basis import SectorBasis
+    from mblnn.model.disorder import random_fields
+    from mblnn.solve.mpi import DistributedHamiltonian, FilterSolver, spectrum_bounds
+
+    comm = PETSc.COMM_WORLD
+    H = DistributedHamiltonian(SectorBasis.build(N), 1.0, comm)
+    H.set_fields(random_fields(SEED, N, 0, HBAR))
+    assembled = comm.tompi4py().gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, root=0)
+    comm.barrier()
+    start = time.perf_counter()
+    bounds = spectrum_bounds(H, 1e-10)
+    bounds_seconds = time.perf_counter() - start
+    solver = FilterSolver(H, bounds)
+    e_min, e_max = bounds
+    a, b = solver.interval(e_min + TARGET * (e_max - e_min), NEV)
+    x = H.matrix.createVecRight()
+    x.setRandom()
+    y = x.duplicate()
+    for _ in range(3):
+        H.matrix.mult(x, y)
+    comm.barrier()
+    start, repeats = time.perf_counter(), 50
+    for _ in range(repeats):
+        H.matrix.mult(x, y)
+    comm.barrier()
+    matvec = (time.perf_counter() - start) / repeats
+    if comm.getRank() == 0:
+        print(json.dumps({"dim": H.basis.dim, "n_local": H.n_local, "bounds_seconds": bounds_seconds,
+                          "degree": solver.degree_for(a, b), "matvec_seconds": matvec,
+                          "assembled_gib_per_rank": assembled}))
+
+
+def mpi_job(arguments: list[str], ranks: int, time_limit: float) -> dict:
+    """Run this file's worker under mpirun; its last stdout line is JSON."""
     command = ["mpirun", "-n", str(ranks), "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS=1"]
     if os.geteuid() == 0:
         command.insert(1, "--allow-run-as-root")
-    command += [sys.executable, "-m", "mpi4py", __file__, "--worker", str(N), solver]
+    command += [sys.executable, "-m", "mpi4py", __file__, *arguments]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit)
@@ -70,16 +117,59 @@ def run(N: int, solver: str, ranks: int, time_limit: float) -> dict:
     return result
 
 
+def probe_report(sizes: list[int], calibrate: list[int], ranks: int, time_limit: float) -> None:
+    probes = {N: mpi_job(["--probe-worker", str(N)], ranks, time_limit) for N in sorted(set(sizes) | set(calibrate))}
+    solved = {N: run(N, "filter", ranks, time_limit) for N in calibrate}
+    first = calibrate[0]
+    p, r = probes[first], solved[first]
+    if "seconds" not in r:
+        sys.exit(f"the calibration solve at N={first} failed: {r}")
+    K = (r["seconds"] - p["bounds_seconds"]) / (p["degree"] * p["matvec_seconds"])
+    V = (max(r["peak_gib_per_rank"]) - max(p["assembled_gib_per_rank"])) * 2**30 / (8 * p["n_local"])
+    print(f"calibrated at N={first}: {r['seconds']:.1f} s = bounds {p['bounds_seconds']:.1f} s + K x degree {p['degree']} x matvec "
+          f"{1e3 * p['matvec_seconds']:.3f} ms with K = {K:.0f}; Krylov basis V = {V:.0f} vectors per rank")
+    print(f"{'N':>3} {'dim':>9} {'matvec ms':>9} {'bounds s':>8} {'degree':>6} {'H GiB/rank':>10} "
+          f"{'predicted s':>11} {'predicted GiB':>13} {'measured s':>10} {'measured GiB':>12} {'measured/predicted':>18}")
+    for N, p in probes.items():
+        if "degree" not in p:
+            print(f"{N:>3} {p}")
+            continue
+        seconds = p["bounds_seconds"] + K * p["degree"] * p["matvec_seconds"]
+        memory = max(p["assembled_gib_per_rank"]) + V * 8 * p["n_local"] / 2**30
+        measured = solved.get(N, {})
+        line = (f"{N:>3} {p['dim']:>9,} {1e3 * p['matvec_seconds']:>9.3f} {p['bounds_seconds']:>8.1f} {p['degree']:>6} "
+                f"{max(p['assembled_gib_per_rank']):>10.2f} {seconds:>11.0f} {memory:>13.2f}")
+        if "seconds" in measured:
+            line += (f" {measured['seconds']:>10.1f} {max(measured['peak_gib_per_rank']):>12.2f} "
+                     f"{measured['seconds'] / seconds:>9.2f} (time)")
+        print(line, flush=True)
+
+
+def run(N: int, solver: str, ranks: int, time_limit: float) -> dict:
+    return mpi_job(["--worker", str(N), solver], ranks, time_limit)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[14, 16])
     parser.add_argument("--only", choices=("shift_invert", "filter"), help="one solver only")
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=7200, help="seconds per solve before it is stopped")
+    parser.add_argument("--probe", type=lambda s: [int(x) for x in s.split(",")], help="probe these sizes (no solve)")
+    parser.add_argument("--calibrate", type=lambda s: [int(x) for x in s.split(",")], default=[16],
+                        help="with --probe: full filter solves at these sizes (the first calibrates)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(int(args.worker[0]), args.worker[1])
+        return
+    if args.probe_worker:
+        probe(args.probe_worker)
+        return
+    if args.probe:
+        print(f"filter cost probe: {NEV} eigenpairs nearest eps = {TARGET}, h = {HBAR}, {args.ranks} ranks")
+        probe_report(args.probe, args.calibrate, args.ranks, args.time_limit)
         return
     import numpy as np
 

@@ -112,6 +112,30 @@ def test_a_cancelled_job_is_not_retried(workdir):
     assert slurm.not_retried_reason(out) is None
 
 
+def test_an_allocation_below_the_modelled_memory_stops_the_job_and_its_retry_asks_for_twice_the_memory(workdir, monkeypatch):
+    """In a Slurm job the solver's budget is the allocation (mblnn.memory): a dense N = 16 sample given 1000 MB stops
+    before any work and records it; each retry of this run doubles the memory, time unchanged."""
+    out = "results/samples/N16/hbar3.0/r0.zarr"
+    config = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0],
+                              "resources": {"requests": {"diagonalize_N16": {"mem_mb": 1000}}}})
+    resources = campaign.rule_resources(config, "diagonalize")
+    first = resources["mem_mb"](SAMPLE, 1), resources["runtime"](SAMPLE, 1)
+    assert first[0] == 1000
+    for attempt, job in ((1, "71"), (2, "72")):
+        monkeypatch.setenv("SLURM_JOB_ID", job)
+        monkeypatch.setenv("SLURM_MEM_PER_NODE", str(resources["mem_mb"](SAMPLE, attempt)))
+        code = main(["spectrum", "--N", "16", "--hbar", "3.0", "--realization", "0", "--cuts", "8", "--out", out])
+        assert code == 2 and not (workdir / out).exists()
+        time.sleep(0.01)
+        assert (resources["mem_mb"](SAMPLE, attempt + 1), resources["runtime"](SAMPLE, attempt + 1)) == \
+            (1000 * 2**attempt, first[1])
+    # a new run's first attempt forgets them
+    assert resources["mem_mb"](SAMPLE, 1) == 1000 and slurm.short_of_memory_attempts(out, 0) == 0
+    monkeypatch.delenv("SLURM_JOB_ID")
+    assert main(["spectrum", "--N", "16", "--hbar", "3.0", "--cuts", "8", "--out", out]) == 2
+    assert slurm.short_of_memory_attempts(out, 0) == 0, "outside Slurm nothing is recorded"
+
+
 def test_every_rule_asks_for_memory_and_time_that_grow_with_the_campaign():
     small = validate_config({"sizes": [12], "hbar": [0.25, 3.0, 12.0], "realizations": 2})
     large = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0], "realizations": 200})

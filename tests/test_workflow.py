@@ -189,6 +189,32 @@ def test_paper_campaigns_plan_through_the_slurm_profile_and_fit_a_node():
     assert plans["paper"]["submissions"] == 3 * 4 + 12 + 12 + 6 + 3 + 1
     # ScaLAPACK for N = 18: 16 tasks of one thread each
     assert plans["single_realization_n18"]["rules"]["diagonalize_mpi_N18"]["tasks"] == 16
+    # storage.layout archive: one file per sample and per classification store
+    assert plans["paper"]["files"] == {"samples": 3 * hbars * realizations, "classifications": 12,
+                                       "total": 3 * hbars * realizations + 12}
+    assert plans["single_realization_n18"]["files"]["total"] == hbars + 10
+
+
+@pytest.mark.slow
+def test_mobility_edge_campaign_plans_n22_under_mpi_within_a_node():
+    """config/mobility_edge.yaml, the cluster campaign beyond the paper: N = 12 … 22 by shift-invert on 16 ranks,
+    every request within the node, one file per store."""
+    plan = plan_requests(REPO / "config" / "mobility_edge.yaml")
+    assert_fits_node(plan, load_config(REPO / "config" / "mobility_edge.yaml"))
+    n22 = plan["rules"]["diagonalize_mpi_N22"]
+    assert n22["jobs"] == 16 * 200 and n22["tasks"] == 16 and n22["mem_mb"] > plan["rules"]["diagonalize_mpi_N20"]["mem_mb"]
+    assert plan["files"]["total"] == 6 * 16 * 200 + 6
+
+
+def test_archive_layout_plans_one_file_per_store(tmp_path):
+    """storage.layout: archive names every store *.zarr.zip (a file output, no directory() for Snakemake)."""
+    done = snakemake(tmp_path, {**TINY, "storage": {"layout": "archive"}}, "-n")
+    assert done.returncode == 0, done.stderr
+    stores = set(re.findall(r"output: (results/(?:samples|classified)/\S+)", done.stdout))
+    assert len([s for s in stores if s.startswith("results/samples/")]) == 12
+    assert stores and all(s.endswith(".zarr.zip") for s in stores), stores
+    bad = snakemake(tmp_path, {**TINY, "storage": {"layout": "zip"}}, "-n")
+    assert bad.returncode != 0 and "storage.layout" in bad.stderr
 
 
 @pytest.mark.slow

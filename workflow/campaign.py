@@ -25,13 +25,31 @@ from mblnn.solve.mpi import tuned_options
 MPI_SOLVERS = ("dense_mpi", "shift_invert", "filter")
 TABLE_FORMATS = ("csv", "parquet")
 
-SAMPLE = "results/samples/N{N}/hbar{hbar}/r{realization}.zarr"
+#: the stores' paths without their layout's suffix (:func:`store_suffix`)
+SAMPLE_STEM = "results/samples/N{N}/hbar{hbar}/r{realization}"
+CLASSIFIED_STEM = "results/classified/N{N}/cut{N_A}/{variant}"
+#: storage.layout -> the stores' suffix (mblnn.store.layout reads the layout from the name)
+STORE_SUFFIXES = {"directory": ".zarr", "archive": ".zarr.zip"}
 ENSEMBLE = "results/ensembles/N{N}/cut{N_A}/{variant}.npz"
-CLASSIFIED = "results/classified/N{N}/cut{N_A}/{variant}.zarr"
 DREAM = "results/dreams/N{N}/cut{N_A}/{variant}_{target}.npz"
 CONFUSION = "results/finite_size/confusion/N{N}.csv"
 TABLE = "results/tables/{table}.csv"
 FIGURE = "results/figures/{figure}.png"
+
+
+def store_suffix(config: dict) -> str:
+    """``.zarr`` (a directory per store) or ``.zarr.zip`` (one file per store), from ``storage.layout``."""
+    return STORE_SUFFIXES[config["storage"]["layout"]]
+
+
+def sample_pattern(config: dict) -> str:
+    """Wildcard pattern of the sample stores, in the campaign's layout."""
+    return SAMPLE_STEM + store_suffix(config)
+
+
+def classified_pattern(config: dict) -> str:
+    """Wildcard pattern of the classification stores, in the campaign's layout."""
+    return CLASSIFIED_STEM + store_suffix(config)
 
 
 def realization_indices(config: dict) -> list[int]:
@@ -45,7 +63,7 @@ def realization_indices(config: dict) -> list[int]:
 def sample_paths(config: dict, N: int | None = None) -> list[str]:
     """Every sample store of the campaign (or of one chain length N)."""
     sizes = config["sizes"] if N is None else [int(N)]
-    return [SAMPLE.format(N=n, hbar=hbar_key(h), realization=k)
+    return [sample_pattern(config).format(N=n, hbar=hbar_key(h), realization=k)
             for n in sizes for h in config["hbar"] for k in realization_indices(config)]
 
 
@@ -83,8 +101,9 @@ def classification_paths(config: dict, stores: str = "all") -> list[str]:
     main variant at each N's half-chain cut (``half_chain``)."""
     main = main_variant(config)
     if stores == "half_chain":
-        return [CLASSIFIED.format(N=N, N_A=half_chain_cut(config, N, main), variant=main) for N in config["sizes"]]
-    return [CLASSIFIED.format(N=N, N_A=N_A, variant=variant) for N, N_A, variant in ensembles(config)
+        return [classified_pattern(config).format(N=N, N_A=half_chain_cut(config, N, main), variant=main)
+                for N in config["sizes"]]
+    return [classified_pattern(config).format(N=N, N_A=N_A, variant=variant) for N, N_A, variant in ensembles(config)
             if stores == "all" or variant == main]
 
 
@@ -274,7 +293,7 @@ def learning_request(config: dict, rule: str, N: int, N_A: int | None = None, va
         need = (learn_cost.train_memory_bytes(spectra, n_in, members, hidden),
                 learn_cost.train_seconds(training["steps"], members, n_in, hidden, samples))
     elif rule == "classify":
-        need = (learn_cost.classify_memory_bytes(per_sample, n_in, members),
+        need = (learn_cost.classify_memory_bytes(per_sample, n_in, members, samples),
                 learn_cost.classify_seconds(samples * per_sample, samples, n_in, members, hidden))
     elif rule == "dream":
         dreaming = config["dreaming"]
@@ -364,12 +383,15 @@ def rule_resources(config: dict, rule: str) -> dict:
 
     def causes(wc, attempt):
         found = previous_failures(name(wc), wc) if attempt > 1 else []
+        out = rule_output(config, rule).format(**dict(wc.items()))
+        # attempts that stopped themselves because the allocation was below their modelled memory (mblnn.memory)
+        found += [slurm.MEMORY] * (slurm.short_of_memory_attempts(out, RUN_STARTED) if attempt > 1 else 0)
         # a user's scancel: the retry's command ends at once (mblnn.slurm.not_retried_reason), asking for little
-        out = RULE_OUTPUTS[rule].format(**dict(wc.items()))
         if slurm.CANCELLED in found:
             slurm.mark_not_retried(out, f"{name(wc)} ({out}) was cancelled by a user (scancel): not retried")
         elif attempt == 1:
             slurm.clear_not_retried(out)
+            slurm.clear_short_of_memory(out)
         return found
 
     def request(wc, attempt):
@@ -382,6 +404,15 @@ def rule_resources(config: dict, rule: str) -> dict:
             "runtime": lambda wc, attempt: request(wc, attempt)["runtime"]}
 
 
-#: the output each rule's command writes (its --out), by which a refused retry is marked
-RULE_OUTPUTS = {"diagonalize": SAMPLE, "train": ENSEMBLE, "classify": CLASSIFIED, "dream": DREAM,
-                "confusion": CONFUSION, "table": TABLE, "figure": FIGURE, "report_html": "results/report.html"}
+#: the output each rule's command writes (its --out), by which a refused retry is marked (stores: rule_output)
+RULE_OUTPUTS = {"train": ENSEMBLE, "dream": DREAM, "confusion": CONFUSION, "table": TABLE, "figure": FIGURE,
+                "report_html": "results/report.html"}
+
+
+def rule_output(config: dict, rule: str) -> str:
+    """The wildcard pattern of the output a rule's command writes."""
+    if rule == "diagonalize":
+        return sample_pattern(config)
+    if rule == "classify":
+        return classified_pattern(config)
+    return RULE_OUTPUTS[rule]

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mblnn.errors import InputError
+from mblnn.errors import InputError, MemoryBudgetError
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -54,6 +54,7 @@ def _say(args: argparse.Namespace, *lines: str) -> None:
 
 def _spectrum(args: argparse.Namespace) -> int:
     from mblnn.config import solver_for
+    from mblnn.memory import describe_memory_budget
     from mblnn.sample import SampleSpec, diagonalize_sample, solver_settings
     from mblnn.store.samples import write_sample_store
 
@@ -62,6 +63,7 @@ def _spectrum(args: argparse.Namespace) -> int:
                       cuts=args.cuts or (), J=config["model"]["J"], sz=config["model"]["sz"], fields=args.fields)
     max_memory = None if args.max_memory_gb is None else int(args.max_memory_gb * 2**30)
     started = time.perf_counter()
+    budget = describe_memory_budget() if max_memory is None else f"{args.max_memory_gb} GiB (--max-memory-gb)"
     solver = args.solver or solver_for(config, args.N)
     result = diagonalize_sample(spec, solver=solver, max_memory=max_memory, **solver_settings(config))
     if result is None:  # MPI ranks other than 0: rank 0 writes
@@ -70,7 +72,8 @@ def _spectrum(args: argparse.Namespace) -> int:
     ranks = result.diagnostics.get("ranks")
     _say(args, f"N={spec.N} hbar={spec.hbar} realization={spec.realization} solver={result.solver['name']}"
                + (f" on {ranks} MPI ranks ({_launched_by()})" if ranks else "") + ": "
-               f"{result.energies.size} states, cuts {list(result.spec.cuts)}, {time.perf_counter() - started:.2f} s -> {args.out}")
+               f"{result.energies.size} states, cuts {list(result.spec.cuts)}, {time.perf_counter() - started:.2f} s -> {args.out}",
+         f"memory budget at the start: {budget}")
     return 0
 
 
@@ -103,8 +106,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    import shutil
-
+    from mblnn.store.layout import remove_store
     from mblnn.store.samples import verify
 
     results = verify(args.paths)
@@ -119,7 +121,7 @@ def _verify(args: argparse.Namespace) -> int:
     bad = [r.path for r in results if r.status == "bad" and r.path.exists()]
     if args.remove_bad and bad:
         for path in bad:
-            shutil.rmtree(path)
+            remove_store(path)
             print(f"removed {path}")
         print("rerun the workflow (the same snakemake or make command): it redoes exactly the removed stores and what depends on them")
         return 0
@@ -244,7 +246,7 @@ def _spectrum_arguments(parser: argparse.ArgumentParser) -> None:
                              "SLEPc under MPI, nev states per target; filter: the same by a polynomial filter (no factorization); auto: dense if it fits in memory, else shift_invert")
     parser.add_argument("--max-memory-gb", type=float, help="memory budget of the dense solve (default: available memory)")
     parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; sections seed, model, solver, dense, shift_invert, filter")
-    parser.add_argument("--out", required=True, help="output Zarr store (a directory, e.g. sample.zarr)")
+    parser.add_argument("--out", required=True, help="output Zarr store: a directory (sample.zarr) or one zip archive (sample.zarr.zip)")
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -261,7 +263,7 @@ def _classify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ensemble", required=True, help="ensemble written by 'mblnn train'")
     parser.add_argument("--variant", required=True, help="name of the ensemble's variant in the tables")
     parser.add_argument("--config", default="{}", help=CONFIG_HELP + "; key analysis.threshold")
-    parser.add_argument("--out", required=True, help="output classification store (a directory, *.zarr)")
+    parser.add_argument("--out", required=True, help="output classification store: a directory (*.zarr) or one zip archive (*.zarr.zip)")
 
 
 def _dream_arguments(parser: argparse.ArgumentParser) -> None:
@@ -301,11 +303,11 @@ def _plot_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", help="sample stores (*.zarr) or directories holding them")
+    parser.add_argument("paths", nargs="+", help="sample stores (*.zarr, *.zarr.zip) or directories holding them")
 
 
 def _verify_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", help="stores (*.zarr) or directories searched for them (e.g. results/)")
+    parser.add_argument("paths", nargs="+", help="stores (*.zarr, *.zarr.zip) or directories searched for them (e.g. results/)")
     parser.add_argument("--remove-bad", action="store_true",
                         help="delete damaged and incomplete stores, so that a rerun of the workflow redoes exactly them")
     parser.add_argument("--verbose", action="store_true", help="one line per store, not only the bad ones")
@@ -399,6 +401,10 @@ def _run(args: argparse.Namespace) -> int:
         return args.handler(args)
     except InputError as error:
         print(f"mblnn {args.command}: error: {error}", file=sys.stderr)
+        if isinstance(error, MemoryBudgetError) and getattr(args, "out", None):
+            from mblnn.slurm import mark_short_of_memory
+
+            mark_short_of_memory(args.out, str(error))  # the workflow's retry then asks for more memory
         return 2
     except RuntimeError as error:  # solver failures (mblnn.solve.mpi.SolverError)
         if type(error).__name__ != "SolverError":

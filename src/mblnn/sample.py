@@ -18,7 +18,8 @@ from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.observables.entanglement import CutEntanglement, check_cuts
 from mblnn.solve import cost
 from mblnn.solve.cost import dense_memory_bytes
-from mblnn.solve.dense import available_memory_bytes, check_dense_fits
+from mblnn.memory import available_memory_bytes
+from mblnn.solve.dense import check_dense_fits
 
 
 #: the solver choice of ``solver="auto"`` (``mblnn spectrum`` prints it into the job's log)

@@ -65,3 +65,39 @@ def not_retried_reason(out: str | os.PathLike | None) -> str | None:
         return None
     marker = _marker(out)
     return marker.read_text().strip() if marker.is_file() else None
+
+
+#: records of attempts that refused to start because their allocation was smaller than their modelled memory (the
+#: job's own check, :mod:`mblnn.memory`, before the OOM killer would strike): one file per Slurm job, by output path
+SHORT_OF_MEMORY = Path(".snakemake") / "mblnn" / "short-of-memory"
+
+
+def _refusals(out: str | os.PathLike) -> Path:
+    return SHORT_OF_MEMORY / str(Path(out)).lstrip("/")
+
+
+def mark_short_of_memory(out: str | os.PathLike, reason: str, environ=None) -> None:
+    """Record that this Slurm job, writing ``out``, stopped because its allocation is too small (nothing outside
+    Slurm: there is no retry to inform)."""
+    job = (os.environ if environ is None else environ).get("SLURM_JOB_ID")
+    if job is None:
+        return
+    folder = _refusals(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{job}.reason").write_text(reason + "\n")
+
+
+def short_of_memory_attempts(out: str | os.PathLike, since: float) -> int:
+    """Attempts of the job writing ``out`` since the time ``since`` that stopped short of memory."""
+    folder = _refusals(out)
+    if not folder.is_dir():
+        return 0
+    return sum(1 for record in folder.glob("*.reason") if record.stat().st_mtime >= since)
+
+
+def clear_short_of_memory(out: str | os.PathLike) -> None:
+    """A new first attempt of the job writing ``out``: forget earlier runs' records."""
+    folder = _refusals(out)
+    for record in folder.glob("*.reason") if folder.is_dir() else ():
+        record.unlink(missing_ok=True)
+

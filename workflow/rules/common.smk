@@ -3,6 +3,11 @@
 TABLE_OUTPUT = "results/tables/{table}.{suffix}"
 
 
+def store_output(pattern):
+    """A store as a rule's output: a directory (``*.zarr``), or one file in the archive layout (``*.zarr.zip``)."""
+    return directory(pattern) if pattern.endswith(".zarr") else pattern
+
+
 wildcard_constraints:
     N=r"\d+",
     N_A=r"\d+",

@@ -11,8 +11,7 @@ SPECTRUM = (
     "--cuts {params.cuts} --solver {params.solver} --config {params.config:q} --out {output} > {log} 2>&1"
 )
 # one BLAS/OpenMP thread per rank: the ranks are the parallelism (Snakemake would give each rank `threads`)
-MPI_SPECTRUM = ("export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; "
-                "{resources.mpi} -n {resources.tasks} " + SPECTRUM)
+MPI_SPECTRUM = f"export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; {{resources.mpi}} -n {{resources.tasks}} {SPECTRUM}"
 
 
 def define_diagonalize_rule(size):
@@ -24,7 +23,7 @@ def define_diagonalize_rule(size):
         name:
             diagonalize_rule(config, size)
         output:
-            directory(SAMPLE),
+            store_output(sample_pattern(config)),
         params:
             solver=solver_for(config, size),
             cuts=",".join(map(str, cuts_for(config, size))),

@@ -28,7 +28,7 @@ rule classify:
         samples=lambda wc: sample_paths(config, wc.N),
         ensemble=ENSEMBLE,
     output:
-        directory(CLASSIFIED),
+        store_output(classified_pattern(config)),
     params:
         config=lambda wc: job_config(config, "analysis.threshold"),
     threads: 1

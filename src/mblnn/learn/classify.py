@@ -22,6 +22,10 @@ Schema (version 1) — one store per (N, cut, ensemble)
 
 attrs also carry ``variant``, the name of the ensemble's cost weights (δ, μ) in the campaign.
 
+Each per-state array is stored in shards of :func:`classification_block` samples (at most 8 per array, one
+file each; chunks of one sample × 1024 states inside). The store is a directory or a ``*.zarr.zip`` archive
+(:mod:`mblnn.store.layout`).
+
 Samples are sorted by (hbar, realization); state rows follow each store's energy order. Samples with
 fewer states than the largest (shift-invert windows missing pairs) are NaN-padded. The completion
 marker ``mblnn_complete`` and the file digests ``mblnn_digests`` are written last and the store appears
@@ -40,7 +44,7 @@ import numpy as np
 import zarr
 
 from mblnn.config import default
-from mblnn.store.atomic import atomic_write
+from mblnn.store.layout import write_store
 from mblnn.learn.features import FeatureSettings, sample_features
 from mblnn.errors import InputError
 from mblnn.store.integrity import CheckedGroup
@@ -79,10 +83,13 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
 
     ``rows`` yields, sample by sample in the order of ``hbar``/``realization``, a mapping with
     ``confidence (M, n_s)``, ``energy_density``, ``entropy`` and ``schmidt_gap`` (each ``(n_s,)``,
-    n_s ≤ ``n_states``); one sample is in memory at a time. ``threshold`` sets the stored categories.
+    n_s ≤ ``n_states``); one block of :func:`classification_block` samples is in memory at a time (at most 256 MB of
+    confidences). ``threshold`` sets the stored categories.
     """
     S, M, n = len(hbar), len(members), int(n_states)
     chunk = max(1, min(STATE_CHUNK, n))
+    block = classification_block(S, M, n)
+    n_shard = -(-n // chunk) * chunk
 
     def padded(values, dtype=np.float64):
         values = np.asarray(values)
@@ -90,33 +97,49 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
         out[..., : values.shape[-1]] = values
         return out
 
+    per_state = {"confidence": ((M,), np.float32, np.nan), "energy_density": ((), np.float64, np.nan),
+                 "entropy": ((), np.float64, np.nan), "schmidt_gap": ((), np.float64, np.nan),
+                 "mean": ((), np.float32, np.nan), "std": ((), np.float32, np.nan), "category": ((), np.int8, -2)}
+
     def write(temporary: Path) -> None:
         root = zarr.open_group(temporary, mode="w", zarr_format=3)
         root.attrs["mblnn_classification"] = {"version": CLASSIFICATION_VERSION, **attrs}
-        kw = {"compressors": _compressors(), "fill_value": np.nan}
-        arrays = {"confidence": root.create_array("confidence", shape=(S, M, n), chunks=(1, M, chunk), dtype="float32",
-                                                  dimension_names=("sample", "member", "state"), **kw)}
-        for name, dtype in (("energy_density", "float64"), ("entropy", "float64"), ("schmidt_gap", "float64"),
-                            ("mean", "float32"), ("std", "float32")):
-            arrays[name] = root.create_array(name, shape=(S, n), chunks=(1, chunk), dtype=dtype,
-                                             dimension_names=("sample", "state"), **kw)
-        arrays["category"] = root.create_array("category", shape=(S, n), chunks=(1, chunk), dtype="int8", fill_value=-2,
-                                               compressors=_compressors(), dimension_names=("sample", "state"))
-        written = 0
+        arrays = {}
+        for name, (middle, dtype, fill) in per_state.items():
+            dims = ("sample",) + (("member",) if middle else ()) + ("state",)
+            arrays[name] = root.create_array(name, shape=(S, *middle, n), chunks=(1, *middle, chunk),
+                                             shards=(block, *middle, n_shard), dtype=dtype, fill_value=fill,
+                                             compressors=_compressors(), dimension_names=dims)
+        # a block of samples is gathered in memory and written as whole shards: writing one sample into a
+        # shard would read and rewrite the shard each time
+        buffers = {name: np.full((block, *middle, n), fill, dtype) for name, (middle, dtype, fill) in per_state.items()}
+        written = start = 0
+
+        def flush(stop: int) -> None:
+            for name, buffer in buffers.items():
+                arrays[name][start:stop] = buffer[: stop - start]
+                buffer[...] = per_state[name][2]
+
         for i, row in enumerate(rows):
+            if i >= S:
+                raise InputError(f"classification: more than the {S} samples expected")
             confidence = np.asarray(row["confidence"], np.float32)
-            arrays["confidence"][i] = padded(confidence, np.float32)
-            for name in ("energy_density", "entropy", "schmidt_gap"):
-                arrays[name][i] = padded(row[name])
             mean = confidence.mean(axis=0)
-            arrays["mean"][i] = padded(mean, np.float32)
-            arrays["std"][i] = padded(confidence.std(axis=0), np.float32)
-            category = np.full(n, -2, np.int8)
-            category[: mean.size] = categories(mean, threshold)
-            arrays["category"][i] = category
-            written += 1
+            j = i - start
+            buffers["confidence"][j] = padded(confidence, np.float32)
+            for name in ("energy_density", "entropy", "schmidt_gap"):
+                buffers[name][j] = padded(row[name])
+            buffers["mean"][j] = padded(mean, np.float32)
+            buffers["std"][j] = padded(confidence.std(axis=0), np.float32)
+            buffers["category"][j, : mean.size] = categories(mean, threshold)
+            written = i + 1
+            if written - start == block:
+                flush(written)
+                start = written
         if written != S:
             raise InputError(f"classification: {written} samples written, {S} expected")
+        if written > start:
+            flush(written)
         root.create_array("hbar", data=np.asarray(hbar, np.float64), dimension_names=("sample",))
         root.create_array("realization", data=np.asarray(realization, np.int64), dimension_names=("sample",))
         root.create_array("fields", data=np.asarray(fields, np.float64), dimension_names=("sample", "site"))
@@ -125,7 +148,28 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
         root.attrs["mblnn_classification"] = {**root.attrs["mblnn_classification"], "threshold": threshold}
         mark_complete(root, temporary, {"version": CLASSIFICATION_VERSION, "samples": S})
 
-    return atomic_write(out, write, directory=True)
+    return write_store(out, write)
+
+
+#: at most this many shards per array of a classification store, and at most this many bytes of confidences
+#: gathered in memory for one shard
+CLASSIFICATION_SHARDS, CLASSIFICATION_BUFFER_BYTES = 8, 2**28
+
+
+def classification_store_files(samples: int, members: int, n_states: int, archive: bool) -> int:
+    """Files of one classification store as :func:`write_classification` lays it out (hidden files aside): the
+    root ``zarr.json``, 7 per-state arrays of a ``zarr.json`` and one shard per block of samples, 5 small arrays
+    of a ``zarr.json`` and one chunk; 1 for an archive."""
+    shards = -(-max(1, samples) // classification_block(samples, members, n_states))
+    return 1 if archive else 1 + 7 * (1 + shards) + 5 * 2
+
+
+def classification_block(samples: int, members: int, n_states: int) -> int:
+    """Samples per shard of a classification store: the samples split into :data:`CLASSIFICATION_SHARDS`
+    shards, fewer per shard where a block's confidences (float32, members × states each) would exceed
+    :data:`CLASSIFICATION_BUFFER_BYTES`."""
+    per_sample = 4 * max(1, members) * max(1, n_states)
+    return max(1, min(-(-max(1, samples) // CLASSIFICATION_SHARDS), CLASSIFICATION_BUFFER_BYTES // per_sample))
 
 
 def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.PathLike], out: str | os.PathLike,

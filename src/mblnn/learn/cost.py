@@ -49,9 +49,15 @@ def train_seconds(steps: int, members: int, n_in: int, n_hidden: int, samples: i
     return _TRAIN_SECONDS * steps * members * n_in * n_hidden / _TRAIN_UNITS + _READ_SECONDS_PER_SAMPLE * samples
 
 
-def classify_memory_bytes(spectra_per_sample: int, n_in: int, members: int) -> int:
-    """Peak memory of classifying: TensorFlow and one sample's features with every network's confidences."""
-    return int(TENSORFLOW_BYTES + features_bytes(spectra_per_sample, n_in) + 8 * spectra_per_sample * members)
+def classify_memory_bytes(spectra_per_sample: int, n_in: int, members: int, samples: int = 1) -> int:
+    """Peak memory of classifying: TensorFlow, one sample's features with every network's confidences, and the
+    block of ``samples`` samples gathered for one shard of the store (:func:`mblnn.learn.classify.classification_block`:
+    float32 confidences, two float32 and three float64 values and a category byte per state)."""
+    from mblnn.learn.classify import classification_block
+
+    block = classification_block(samples, members, spectra_per_sample)
+    buffers = block * spectra_per_sample * (4 * members + 2 * 4 + 3 * 8 + 1)
+    return int(TENSORFLOW_BYTES + features_bytes(spectra_per_sample, n_in) + 8 * spectra_per_sample * members + buffers)
 
 
 def classify_seconds(spectra: int, samples: int, n_in: int, members: int, n_hidden: int) -> float:

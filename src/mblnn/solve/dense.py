@@ -9,7 +9,6 @@ below accounts for. ``evr`` remains selectable where memory is tighter than time
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from mblnn.errors import InputError, MemoryBudgetError
+from mblnn.memory import available_memory_bytes
 from mblnn.solve.cost import MATRICES_AT_PEAK, dense_memory_bytes
 from mblnn.units import format_bytes
 
@@ -25,22 +25,11 @@ DEFAULT_DRIVER = "evd"
 _MATRICES_AT_PEAK = MATRICES_AT_PEAK
 
 
-def available_memory_bytes() -> int:
-    """Memory this process may use: ``MemAvailable`` of /proc/meminfo, else physical memory."""
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def check_dense_fits(dim: int, driver: str = DEFAULT_DRIVER, max_memory: int | None = None) -> None:
     """Raise :class:`MemoryBudgetError` before any work if the dense solve would not fit.
 
-    ``max_memory`` in bytes; ``None`` means the memory currently available on this machine.
+    ``max_memory`` in bytes; ``None`` means what this process may use (:func:`mblnn.memory.available_memory_bytes`:
+    the machine's free memory, the cgroup's limit, the Slurm allocation).
     """
     if driver not in _MATRICES_AT_PEAK:
         raise InputError(f"driver must be one of {sorted(_MATRICES_AT_PEAK)}, got driver={driver!r}")

@@ -27,7 +27,8 @@ from mblnn.model.basis import SectorBasis
 from mblnn.observables.entanglement import CutEntanglement, entanglement
 from mblnn.observables.levels import gap_ratio
 from mblnn.solve import cost
-from mblnn.solve.dense import available_memory_bytes, diagonalize_dense, energy_density
+from mblnn.memory import available_memory_bytes
+from mblnn.solve.dense import diagonalize_dense, energy_density
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
 logger = logging.getLogger("mblnn.solve")

@@ -389,25 +389,35 @@ class FilterSolver:
         """Estimated density of states at ``energy`` (states per unit of J)."""
         return self.H.basis.dim * np.exp(-0.5 * ((energy - self.mean) / self.std) ** 2) / (np.sqrt(2 * np.pi) * self.std)
 
+    def interval(self, sigma: float, nev: int, widenings: int = 0) -> tuple[float, float]:
+        """The first interval [a, b] (units of J) searched for the ``nev`` pairs nearest ``sigma``, widened ×1.5
+        ``widenings`` times: about ``width_factor`` × ``nev`` states by the density of states."""
+        half = 0.5 * self.width_factor * nev / self.states_per_energy(sigma) * 1.5**widenings
+        return max(self.e_min, sigma - half), min(self.e_max, sigma + half)
+
+    def degree_for(self, a: float, b: float) -> int:
+        """The polynomial degree for the interval [a, b]: ``degree``, or ``degree_constant`` / (relative width)
+        between 100 and ``max_degree``."""
+        return self.degree or int(np.clip(np.ceil(self.degree_constant * (self.e_max - self.e_min) / (b - a)), 100,
+                                          self.max_degree))
+
     def window(self, sigma: float, nev: int) -> Window:
         """The ``nev`` eigenpairs nearest ``sigma`` (units of J)."""
-        half = 0.5 * self.width_factor * nev / self.states_per_energy(sigma)
-        for _ in range(4):
-            eps, found = self._solve(max(self.e_min, sigma - half), min(self.e_max, sigma + half), nev)
+        for widenings in range(4):
+            a, b = self.interval(sigma, nev, widenings)
+            eps, found = self._solve(a, b, nev)
             try:
-                if found >= nev or half >= self.e_max - self.e_min:
+                if found >= nev or (a, b) == (self.e_min, self.e_max):  # enough, or the whole spectrum searched
                     return _chosen_pairs(eps, self.H, sigma, nev, self.residual_tol, self._vector)
             finally:
                 eps.destroy()
-            half *= 1.5
         raise SolverError(f"the filter solver found fewer than nev={nev} eigenpairs near σ={sigma:.6g} after widening "
                           "its interval three times")
 
     def _solve(self, a: float, b: float, nev: int):
         _, SLEPc = _petsc()
         expected = max(nev, int(np.ceil(self.states_per_energy(0.5 * (a + b)) * (b - a))))
-        degree = self.degree or int(np.clip(np.ceil(self.degree_constant * (self.e_max - self.e_min) / (b - a)), 100,
-                                            self.max_degree))
+        degree = self.degree_for(a, b)
         eps = SLEPc.EPS().create(self.H.comm)
         eps.setOptionsPrefix(FILTER_OPTIONS_PREFIX)
         eps.setOperators(self.H.matrix)

@@ -15,14 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def _partial_prefix(path: Path) -> str:
+def partial_prefix(path: Path) -> str:
+    """The hidden name prefix of the temporaries of a writer of ``path``."""
     return f".{path.name}.partial-"
 
 
 def remove_stale_partials(path: str | os.PathLike) -> None:
     """Remove leftovers of killed writers of ``path`` (one writer per target is assumed)."""
     path = Path(path)
-    for leftover in path.parent.glob(_partial_prefix(path) + "*"):
+    for leftover in path.parent.glob(partial_prefix(path) + "*"):
         shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
 
@@ -41,9 +42,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], directo
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(path)
     if directory:
-        temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=_partial_prefix(path)))
+        temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=partial_prefix(path)))
     else:
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=_partial_prefix(path))
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=partial_prefix(path))
         os.close(handle)
         temporary = Path(name)
     try:
@@ -53,7 +54,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], directo
         temporary.chmod((0o777 if directory else 0o666) & ~_umask())
         if directory and path.exists():
             # directories cannot be replaced in one rename: move the old one aside first
-            retired = Path(tempfile.mkdtemp(dir=path.parent, prefix=_partial_prefix(path)))
+            retired = Path(tempfile.mkdtemp(dir=path.parent, prefix=partial_prefix(path)))
             os.replace(path, retired / "old")
             os.replace(temporary, path)
             shutil.rmtree(retired, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Digests of every file of a Zarr store, recorded at completion and checked on read and by `mblnn verify`.
 
-A store's writer calls :func:`file_digests` on the finished temporary directory and records the
+A store's writer calls :func:`file_digests` on the finished temporary directory (before an archive store is
+packed: its entries are the directory's files) and records the
 result in the root attribute ``mblnn_digests`` together with the completion marker (one metadata
 write). The digests cover every chunk file and every array/group ``zarr.json`` below the root —
 everything except the root ``zarr.json`` (which carries the digests themselves) and hidden files
@@ -19,57 +20,51 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mblnn.store.layout import StoreFiles, store_exists
 
 DIGESTS_ATTRIBUTE = "mblnn_digests"
 ALGORITHM = "sha256"
 
 
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
-
-
 def store_files(root: str | os.PathLike) -> list[str]:
-    """POSIX paths, relative to ``root``, of every file a store's digests cover (sorted)."""
-    root = Path(root)
-    files = []
-    for path in root.rglob("*"):
-        relative = path.relative_to(root)
-        if path.is_file() and not _hidden(relative) and relative != Path("zarr.json"):
-            files.append(relative.as_posix())
-    return sorted(files)
+    """POSIX paths, relative to ``root``, of every file a store's digests cover (sorted), in either layout."""
+    return [name for name in StoreFiles(root).names() if name != "zarr.json"]
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def file_digests(root: str | os.PathLike) -> dict:
     """``{"algorithm": "sha256", "files": {relative path: hex digest}}`` of a finished store."""
-    root = Path(root)
-    return {"algorithm": ALGORITHM, "files": {name: _digest(root / name) for name in store_files(root)}}
+    contents = StoreFiles(root).contents(store_files(root))
+    return {"algorithm": ALGORITHM, "files": {name: _digest(content) for name, content in contents}}
 
 
 def check_files(root: str | os.PathLike, expected: dict[str, str]) -> list[str]:
-    """Problems (empty if none) of the files ``expected`` (relative path -> digest) below ``root``."""
-    root = Path(root)
+    """Problems (empty if none) of the files ``expected`` (relative path -> digest) of the store at ``root``."""
     problems = []
-    for name, digest in sorted(expected.items()):
-        path = root / name
-        if not path.is_file():
-            problems.append(f"{name}: missing")
-        elif _digest(path) != digest:
-            problems.append(f"{name}: content differs from its digest (truncated or altered)")
+    try:
+        for name, content in StoreFiles(root).contents(sorted(expected)):
+            if content is None:
+                problems.append(f"{name}: missing")
+            elif _digest(content) != expected[name]:
+                problems.append(f"{name}: content differs from its digest (truncated or altered)")
+    except (OSError, zipfile.BadZipFile) as error:  # a truncated archive, or an entry whose CRC fails
+        problems.append(f"the store cannot be read ({type(error).__name__}: {error})")
     return problems
 
 
 def root_attributes(root: str | os.PathLike) -> dict | None:
     """The attributes of a store's root group (one read of its ``zarr.json``), or None if unreadable."""
     try:
-        return json.loads((Path(root) / "zarr.json").read_text()).get("attributes", {})
-    except (OSError, ValueError):
+        return json.loads(StoreFiles(root).read("zarr.json")).get("attributes", {})
+    except (OSError, ValueError, TypeError):
         return None
 
 
@@ -102,7 +97,7 @@ def verify_store(path: str | os.PathLike, is_complete: Callable[[Path], bool]) -
     store is "bad" (a rerun must redo it), files present but not in the digests are reported too.
     """
     path = Path(path)
-    if not path.is_dir():
+    if not store_exists(path):
         return Verification(path, "bad", ["no such store"])
     if not is_complete(path):
         return Verification(path, "bad", ["incomplete: no completion marker (its writer did not finish)"])

@@ -40,7 +40,12 @@ energy window, since states are sorted by energy) times the full level axis, and
 Blosc LZ4 after a byte shuffle. Float64 spectra are high-entropy: every lossless codec we tried gave
 1.1-1.2x; byte shuffle is what helps, LZ4 matches Zstandard's size within 0.4 % and writes and reads
 fastest; 4096-state chunks waste the padding of the last chunk, 256-state chunks multiply files.
-Values stay float64 so that what the solver returned is read back bit for bit.
+Values stay float64 so that what the solver returned is read back bit for bit. Each array is one Zarr v3
+shard holding all its chunks (one file per array instead of one per 1024 states; readers still fetch single
+chunks through the shard's index), written in one call.
+
+Layout (:mod:`mblnn.store.layout`): a directory ``r0.zarr/`` or one zip archive ``r0.zarr.zip`` with the same
+files as entries, chosen by the name; every reader here takes both.
 
 Writes are atomic (:mod:`mblnn.store.atomic`): a store is built under a hidden temporary name and renamed
 into place after its completion marker is written.
@@ -63,7 +68,7 @@ import zarr
 from zarr.codecs import BloscCodec, BloscShuffle
 
 from mblnn import __version__
-from mblnn.store.atomic import atomic_write
+from mblnn.store.layout import is_store_name, open_group, store_exists, write_store
 from mblnn.observables.entanglement import CutEntanglement
 from mblnn.errors import InputError
 from mblnn.store.integrity import (DIGESTS_ATTRIBUTE, CheckedGroup, Verification, file_digests, recorded_digests, root_attributes,
@@ -127,20 +132,29 @@ def provenance(result: SampleResult) -> dict:
     }
 
 
-def write_sample_store(
-    result: SampleResult, path: str | os.PathLike, state_chunk: int = STATE_CHUNK, compressors=None
-) -> Path:
-    """Write one sample to the Zarr store ``path`` (a directory, conventionally ``*.zarr``), atomically.
+def whole_array_shard(shape: tuple[int, ...], chunks: tuple[int, ...]) -> tuple[int, ...]:
+    """The shard shape that holds every chunk of an array in one file: the shape rounded up to whole chunks."""
+    return tuple(-(-max(1, n) // c) * c for n, c in zip(shape, chunks))
 
-    ``state_chunk`` and ``compressors`` (a tuple of Zarr codecs, ``()`` for none) override the
-    measured defaults; ``bench/store.py`` uses them to compare choices.
+
+def write_sample_store(
+    result: SampleResult, path: str | os.PathLike, state_chunk: int = STATE_CHUNK, compressors=None, shard: bool = True
+) -> Path:
+    """Write one sample to the Zarr store ``path``, atomically: a directory (``*.zarr``) or one zip archive
+    (``*.zarr.zip``, :mod:`mblnn.store.layout`).
+
+    Each array is one Zarr v3 shard (one file) of ``state_chunk``-state chunks, so a store has 13 + 7 × cuts
+    files as a directory (20 for one cut; unsharded, every 1024 states of every state array was a file of its
+    own: N = 18 with 7 cuts ~1,200) and one as an archive. ``state_chunk``, ``compressors`` (a tuple of Zarr
+    codecs, ``()`` for none) and ``shard`` override the measured defaults; ``bench/store.py`` compares them.
     """
     attrs = provenance(result)
     compressors = _compressors() if compressors is None else compressors
 
     def put(group, name: str, data: np.ndarray, dims: tuple[str, ...]) -> None:
         chunks = tuple(max(1, min(state_chunk, n)) if dim == "state" else max(1, n) for dim, n in zip(dims, data.shape))
-        group.create_array(name=name, data=data, chunks=chunks, compressors=compressors, dimension_names=dims,
+        group.create_array(name=name, data=data, chunks=chunks, shards=whole_array_shard(data.shape, chunks) if shard else None,
+                           compressors=compressors, dimension_names=dims,
                            fill_value=np.nan if data.dtype.kind == "f" else 0, attributes=ARRAY_ATTRIBUTES[name])
 
     def write(temporary: Path) -> None:
@@ -162,7 +176,15 @@ def write_sample_store(
             put(group, "spectrum", cut.spectrum, ("state", "level"))
         mark_complete(root, temporary, {"schema_version": SCHEMA_VERSION, "N": result.spec.N, "cuts": list(result.spec.cuts)})
 
-    return atomic_write(path, write, directory=True)
+    return write_store(path, write)
+
+
+def sample_store_files(cuts: int, interior: bool, archive: bool) -> int:
+    """Files of one sample store as :func:`write_sample_store` lays it out (hidden files aside): the root
+    ``zarr.json``, per array its ``zarr.json`` and one shard (6 arrays, 3 more for interior solvers' windows), per
+    cut a group ``zarr.json`` and 3 arrays; 1 for an archive. At most: a shard whose chunks are all fill value is
+    not written."""
+    return 1 if archive else 1 + 2 * (6 + 3 * interior) + cuts * (1 + 2 * 3)
 
 
 #: Labels of the sample store's arrays, for ``xarray.open_zarr`` and other readers: CF-style ``long_name``
@@ -199,7 +221,7 @@ def mark_complete(root: zarr.Group, directory: Path, marker: dict) -> None:
 
 def checked_group(path: Path) -> CheckedGroup:
     """The root group of the complete store at ``path``, read through its recorded digests."""
-    return CheckedGroup(zarr.open_group(path, mode="r", zarr_format=3), path, recorded_digests(path), StoreError)
+    return CheckedGroup(open_group(path), path, recorded_digests(path), StoreError)
 
 
 @dataclass(frozen=True)
@@ -237,7 +259,7 @@ def open_sample_store(path: str | os.PathLike, N: int | None = None, cut: int | 
     one raises :class:`StoreError` naming the store and the array.
     """
     path = Path(path)
-    if not path.is_dir():
+    if not store_exists(path):
         raise StoreError(f"{path}: no such store")
     if not is_complete(path):
         raise StoreError(f"{path}: incomplete store (no {COMPLETE_MARKER!r} attribute; its writer did not finish): rerun the job")
@@ -282,10 +304,15 @@ def store_kind(path: str | os.PathLike) -> str | None:
 
 
 def zarr_stores(root: str | os.PathLike) -> list[Path]:
-    """Every ``*.zarr`` directory below ``root`` (sorted), leftovers of killed writers (hidden) skipped."""
+    """Every store below ``root`` (sorted): ``*.zarr`` directories and ``*.zarr.zip`` archives, leftovers of
+    killed writers (hidden) skipped."""
     root = Path(root)
-    return sorted(p for p in root.rglob("*.zarr")
-                  if p.is_dir() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    found = [p for p in root.rglob("*.zarr") if p.is_dir()] + [p for p in root.rglob("*.zarr.zip") if p.is_file()]
+    return sorted(p for p in found if not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def _names_a_store(path: Path) -> bool:
+    return is_store_name(path) or (path.is_dir() and (path / "zarr.json").exists())
 
 
 def find_stores(root: str | os.PathLike, N: int | None = None) -> list[Path]:
@@ -301,11 +328,11 @@ def find_stores(root: str | os.PathLike, N: int | None = None) -> list[Path]:
 
 def verify(paths: Iterable[str | os.PathLike]) -> list[Verification]:
     """Check stores against their recorded digests (:func:`mblnn.store.integrity.verify_store`): each path is
-    a store (``*.zarr``, or any directory with a ``zarr.json``), or a directory searched for stores.
+    a store (``*.zarr``, ``*.zarr.zip``, or any directory with a ``zarr.json``), or a directory searched for stores.
     A path that does not exist is reported "bad"."""
     results = []
     for path in map(Path, paths):
-        is_store = path.suffix == ".zarr" or (path / "zarr.json").exists() or not path.exists()
+        is_store = _names_a_store(path) or not path.exists()
         for store in [path] if is_store else zarr_stores(path):
             results.append(verify_store(store, is_complete))
     return results
@@ -375,7 +402,7 @@ def describe(path: str | os.PathLike) -> str:
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such store or directory")
-    if path.suffix == ".zarr" or (path / "zarr.json").exists():
+    if _names_a_store(path):
         lines = [f"{path}: " + ("complete" if is_complete(path) else "INCOMPLETE (no completion marker)")]
         if not is_complete(path):
             return "\n".join(lines)
@@ -424,7 +451,7 @@ def describe(path: str | os.PathLike) -> str:
 
 
 def _describe_classification(path: Path) -> str:
-    group = zarr.open_group(path, mode="r", zarr_format=3)
+    group = open_group(path)
     a = dict(group.attrs["mblnn_classification"])
     shape = group["confidence"].shape
     return (f"  classification v{a.get('version')}, N={a.get('N')} cut={a.get('cut')} variant={a.get('variant', 'main')}: "
