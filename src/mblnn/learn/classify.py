@@ -91,12 +91,6 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
     block = classification_block(S, M, n)
     n_shard = -(-n // chunk) * chunk
 
-    def padded(values, dtype=np.float64):
-        values = np.asarray(values)
-        out = np.full(values.shape[:-1] + (n,), np.nan, dtype)
-        out[..., : values.shape[-1]] = values
-        return out
-
     per_state = {"confidence": ((M,), np.float32, np.nan), "energy_density": ((), np.float64, np.nan),
                  "entropy": ((), np.float64, np.nan), "schmidt_gap": ((), np.float64, np.nan),
                  "mean": ((), np.float32, np.nan), "std": ((), np.float32, np.nan), "category": ((), np.int8, -2)}
@@ -111,7 +105,8 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
                                              shards=(block, *middle, n_shard), dtype=dtype, fill_value=fill,
                                              compressors=_compressors(), dimension_names=dims)
         # a block of samples is gathered in memory and written as whole shards: writing one sample into a
-        # shard would read and rewrite the shard each time
+        # shard would read and rewrite the shard each time. The buffers hold the fill values (the padding of
+        # samples with fewer states) wherever a row does not reach.
         buffers = {name: np.full((block, *middle, n), fill, dtype) for name, (middle, dtype, fill) in per_state.items()}
         written = start = 0
 
@@ -125,13 +120,11 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
                 raise InputError(f"classification: more than the {S} samples expected")
             confidence = np.asarray(row["confidence"], np.float32)
             mean = confidence.mean(axis=0)
-            j = i - start
-            buffers["confidence"][j] = padded(confidence, np.float32)
-            for name in ("energy_density", "entropy", "schmidt_gap"):
-                buffers[name][j] = padded(row[name])
-            buffers["mean"][j] = padded(mean, np.float32)
-            buffers["std"][j] = padded(confidence.std(axis=0), np.float32)
-            buffers["category"][j, : mean.size] = categories(mean, threshold)
+            values = {"confidence": confidence, "mean": mean, "std": confidence.std(axis=0),
+                      "category": categories(mean, threshold), **{k: row[k] for k in ("energy_density", "entropy", "schmidt_gap")}}
+            for name, value in values.items():
+                value = np.asarray(value)
+                buffers[name][i - start, ..., : value.shape[-1]] = value
             written = i + 1
             if written - start == block:
                 flush(written)
