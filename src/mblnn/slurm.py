@@ -43,8 +43,13 @@ def failure_cause(text: str) -> str | None:
 NOT_RETRIED = Path(".snakemake") / "mblnn" / "not-retried"
 
 
+def _below(folder: Path, out: str | os.PathLike) -> Path:
+    """Where ``folder`` keeps its record of the job writing ``out`` (the output path, made relative)."""
+    return folder / str(Path(out)).lstrip("/")
+
+
 def _marker(out: str | os.PathLike) -> Path:
-    return NOT_RETRIED / (str(Path(out)).lstrip("/") + ".reason")
+    return _below(NOT_RETRIED, out).with_name(Path(out).name + ".reason")
 
 
 def mark_not_retried(out: str | os.PathLike, reason: str) -> None:
@@ -72,24 +77,20 @@ def not_retried_reason(out: str | os.PathLike | None) -> str | None:
 SHORT_OF_MEMORY = Path(".snakemake") / "mblnn" / "short-of-memory"
 
 
-def _refusals(out: str | os.PathLike) -> Path:
-    return SHORT_OF_MEMORY / str(Path(out)).lstrip("/")
-
-
 def mark_short_of_memory(out: str | os.PathLike, reason: str, environ=None) -> None:
     """Record that this Slurm job, writing ``out``, stopped because its allocation is too small (nothing outside
     Slurm: there is no retry to inform)."""
     job = (os.environ if environ is None else environ).get("SLURM_JOB_ID")
     if job is None:
         return
-    folder = _refusals(out)
+    folder = _below(SHORT_OF_MEMORY, out)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{job}.reason").write_text(reason + "\n")
 
 
 def short_of_memory_attempts(out: str | os.PathLike, since: float) -> int:
     """Attempts of the job writing ``out`` since the time ``since`` that stopped short of memory."""
-    folder = _refusals(out)
+    folder = _below(SHORT_OF_MEMORY, out)
     if not folder.is_dir():
         return 0
     return sum(1 for record in folder.glob("*.reason") if record.stat().st_mtime >= since)
@@ -97,7 +98,7 @@ def short_of_memory_attempts(out: str | os.PathLike, since: float) -> int:
 
 def clear_short_of_memory(out: str | os.PathLike) -> None:
     """A new first attempt of the job writing ``out``: forget earlier runs' records."""
-    folder = _refusals(out)
+    folder = _below(SHORT_OF_MEMORY, out)
     for record in folder.glob("*.reason") if folder.is_dir() else ():
         record.unlink(missing_ok=True)
 
