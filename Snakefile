@@ -14,23 +14,26 @@ min_version("9.0")  # pyproject.toml pins snakemake>=9,<10: the profiles and rul
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 
-from mblnn.config import ConfigError, check_fits_machine, cuts_for, read_config_file, validate_config
+from mblnn.config import ConfigError, campaign_files, check_fits_machine, cuts_for, load_config
 from campaign import *  # noqa: F401,F403 (the rules' vocabulary: paths, job lists, --config of each job, resources)
 
-# Configuration errors end the run here with one line per problem (file and line for YAML syntax, the key
-# otherwise) and no traceback. A syntax error in a --configfile is caught by Snakemake before this file
-# runs and reported without a line: `mblnn check-config FILE` names it.
+# The campaign's configuration, by the one rule of mblnn.config.load_config (the same for `mblnn check-config` and
+# workflow/scripts/plan-requests, from any working directory): the --configfile files merged in order, or
+# config/config.yaml (the default campaign) when none is given; --config on top; the schema's defaults for every other
+# key. No `configfile:` directive: Snakemake would merge the default campaign's own choices (its realizations, its
+# N = 12 cuts) under every other campaign, and only when started from the repository root. Errors end the run here
+# with one line per problem (file and line for YAML syntax, the key otherwise) and no traceback; a syntax error in a
+# --configfile is caught by Snakemake before this file runs and reported without a line: `mblnn check-config FILE`
+# names it. The resolved configuration is written to results/campaign.yaml (rule campaign_record).
+CAMPAIGN_FILES = campaign_files(workflow.overwrite_configfiles, workflow.source_path("config/config.yaml"))
+CAMPAIGN_OVERRIDES = dict(workflow.config_settings.config)
 try:
-    read_config_file(workflow.source_path("config/config.yaml"))
+    _resolved = load_config(*CAMPAIGN_FILES, overrides=CAMPAIGN_OVERRIDES,
+                            schema_path=workflow.source_path("workflow/schemas/config.schema.yaml"))
 except ConfigError as error:
-    sys.exit(f"mblnn: {error}")
-
-configfile: "config/config.yaml"
-
-try:
-    validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
-except ConfigError as error:
-    sys.exit(f"mblnn: {error}\n(check a file alone: mblnn check-config config/config.yaml [OVERLAY.yaml ...])")
+    sys.exit(f"mblnn: {error}\n(check the campaign alone: mblnn check-config {' '.join(map(str, CAMPAIGN_FILES))})")
+config.clear()
+config.update(_resolved)
 
 report: "workflow/report/workflow.rst"
 
@@ -54,6 +57,7 @@ include: "workflow/rules/plots.smk"
 # Figures and the report read tables only and take seconds: on a cluster they run where Snakemake runs.
 localrules:
     all,
+    campaign_record,
     figure,
     report_html,
 
@@ -63,3 +67,4 @@ rule all:
         lambda wc: expand(TABLE_OUTPUT, table=tables(config), suffix=TABLE_FORMATS),
         lambda wc: expand("results/figures/{figure}.{suffix}", figure=figures(config), suffix=["png", "pdf"]),
         "results/report.html",
+        CAMPAIGN_RECORD,

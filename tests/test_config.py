@@ -169,3 +169,25 @@ def test_shift_invert_tuning_applies_from_its_size_and_reaches_only_those_jobs()
     # switched off: the N = 20 job is told so, rather than falling back on the default table
     config["shift_invert"]["tuning"] = {}
     assert json.loads(spectrum_config(config, 20))["shift_invert"]["tuning"] == {}
+
+
+def test_check_config_resolves_and_records_the_campaign(tmp_path, capsys):
+    """`mblnn check-config`: no file is the default campaign; files merge in order on the schema's defaults (never on
+    the default campaign); --config goes on top; --show/--out give the resolved YAML, itself the same campaign."""
+    from mblnn.cli import main
+    from mblnn.config import DEFAULT_CAMPAIGN
+
+    assert main(["check-config"]) == 0
+    assert f"{DEFAULT_CAMPAIGN}: valid; sizes [8, 10, 12]" in capsys.readouterr().out
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**GOOD, "training": {"steps": 10, "members": 3}}))
+    (tmp_path / "overlay.yaml").write_text(yaml.safe_dump({"training": {"steps": 20}}))
+    record = tmp_path / "out/campaign.yaml"
+    assert main(["check-config", str(tmp_path / "base.yaml"), str(tmp_path / "overlay.yaml"), "--show", "--out", str(record),
+                 "--config", '{"training": {"members": 4}}']) == 0
+    shown = capsys.readouterr().out
+    assert shown == record.read_text() and "overrides (--config): {training: {members: 4}}" in shown
+    resolved = load_config(record)
+    assert (resolved["training"]["steps"], resolved["training"]["members"], resolved["realizations"]) == (20, 4, 1)
+    assert resolved == load_config(tmp_path / "base.yaml", tmp_path / "overlay.yaml", overrides={"training": {"members": 4}})
+    assert main(["check-config", "--config", "[1]"]) == 2  # an input error: one line naming the option, exit code 2
+    assert "check-config: error: --config: expected a JSON object" in capsys.readouterr().err

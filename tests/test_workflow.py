@@ -16,6 +16,8 @@ import yaml
 
 from mblnn.config import load_config
 from mblnn.store.samples import read_sample, verify
+import planning
+from planning import plan_requests
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -47,11 +49,7 @@ def diagonalized(planned: dict[str, int]) -> int:
 
 def planned_jobs(done: subprocess.CompletedProcess) -> dict[str, int]:
     """Jobs per rule from Snakemake's own dry-run 'Job stats' table ({} when it has nothing to do)."""
-    if "Job stats:" not in done.stdout:
-        assert "Nothing to be done" in done.stdout + done.stderr, done.stdout + done.stderr
-        return {}
-    table = done.stdout.split("Job stats:")[1].split("Reasons")[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M) if m[1] != "total"}
+    return planning.planned_jobs(done.stdout + done.stderr)
 
 
 def planned_tables(done: subprocess.CompletedProcess) -> set[str]:
@@ -110,6 +108,14 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     nothing = snakemake(tmp_path, TINY, "-n")
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
 
+    # what the run used, every key resolved (the campaign file alone on the schema's defaults), is itself the campaign
+    record = results / "campaign.yaml"
+    assert load_config(record) == load_config(tmp_path / "campaign.yaml")
+    assert f"{tmp_path / 'campaign.yaml'}  (sha256 " in record.read_text()
+    again = subprocess.run([str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--configfile",
+                            str(record), "-n", "--cores", "2"], capture_output=True, text=True)
+    assert planned_jobs(again) == {"campaign_record": 1, "all": 1}  # only the record of where it came from changes
+
     # a training setting: retrain and everything downstream, never rediagonalize
     steps = snakemake(tmp_path, {**TINY, "training": {**TINY["training"], "steps": 600}}, "-n")
     planned = planned_jobs(steps)
@@ -118,15 +124,15 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
 
     # an analysis setting: only the tables that use it and their figures
     bins = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 5}}, "-n")
-    assert planned_jobs(bins) == {"table": 2, "figure": 2, "report_html": 1, "all": 1}
+    assert planned_jobs(bins) == {"table": 2, "figure": 2, "report_html": 1, "all": 1, "campaign_record": 1}
     assert planned_tables(bins) == {"phase_diagram", "levels_vs_network"}
     fraction = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "critical_fraction": 0.25}}, "-n")
-    assert planned_jobs(fraction) == {"table": 1, "report_html": 1, "all": 1} and planned_tables(fraction) == {"summary"}
+    assert planned_jobs(fraction) == {"table": 1, "report_html": 1, "all": 1, "campaign_record": 1} and planned_tables(fraction) == {"summary"}
     fit = snakemake(tmp_path, {**TINY, "finite_size": {**TINY["finite_size"], "degree": 2}}, "-n")
     # only the scaling collapse uses the degree (confusion is not retrained, the other tables are not rebuilt)
-    assert planned_jobs(fit) == {"table": 1, "figure": 1, "report_html": 1, "all": 1} and planned_tables(fit) == {"scaling"}
+    assert planned_jobs(fit) == {"table": 1, "figure": 1, "report_html": 1, "all": 1, "campaign_record": 1} and planned_tables(fit) == {"scaling"}
     window = snakemake(tmp_path, {**TINY, "analysis": {"eps_bins": 4, "single_realization": {"window": 64}}}, "-n")
-    assert planned_jobs(window) == {"table": 1, "figure": 1, "report_html": 1, "all": 1}
+    assert planned_jobs(window) == {"table": 1, "figure": 1, "report_html": 1, "all": 1, "campaign_record": 1}
     assert planned_tables(window) == {"single_realization"}
 
     # a new realization: only its samples are diagonalized; the reductions follow
@@ -142,16 +148,6 @@ def test_campaign_runs_end_to_end_and_reruns_only_what_changed(tmp_path):
     report = snakemake(tmp_path, TINY, "--report", str(tmp_path / "report.html"))
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "report.html").stat().st_size > 10_000
-
-
-def plan_requests(configfile: Path) -> dict:
-    """workflow/scripts/plan-requests --json: a dry-run through profiles/slurm, per rule jobs, largest requests and
-    sbatch submissions, and the stores' file count."""
-    done = subprocess.run([str(BIN / "python"), str(REPO / "workflow/scripts/plan-requests"), "--configfile", str(configfile),
-                           "--profile", str(REPO / "profiles/slurm"), "--json"],
-                          capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def assert_fits_node(plan: dict, config: dict) -> None:
@@ -172,13 +168,14 @@ def test_paper_campaigns_plan_through_the_slurm_profile_and_fit_a_node():
     profiles/slurm: the jobs, every request within a node, the sbatch submissions and the file count
     (the numbers of docs/cluster.md)."""
     hbars, realizations = 95, 40
-    plans = {name: plan_requests(REPO / "config" / f"{name}.yaml")
+    plans = {name: plan_requests(f"config/{name}.yaml")
              for name in ("paper", "single_realization_n16", "single_realization_n18")}
     jobs = {name: {rule: r["jobs"] for rule, r in plan["rules"].items()} for name, plan in plans.items()}
     # N = 12, 14, 16 dense, 40 realizations; ensembles: main + three ablations at N/2; every table of the registry
     assert jobs["paper"] == {"diagonalize_N12": hbars * realizations, "diagonalize_N14": hbars * realizations,
                              "diagonalize_N16": hbars * realizations, "train": 12, "classify": 12, "dream": 6,
-                             "table": 17, "figure": 11, "report_html": 1, "all": 1, "confusion": 3}
+                             "table": 17, "figure": 11, "report_html": 1, "all": 1, "confusion": 3,
+                             "campaign_record": 1}
     assert jobs["single_realization_n18"]["diagonalize_mpi_N18"] == hbars
     for name, plan in plans.items():
         assert_fits_node(plan, load_config(REPO / "config" / f"{name}.yaml"))
@@ -199,7 +196,7 @@ def test_paper_campaigns_plan_through_the_slurm_profile_and_fit_a_node():
 def test_mobility_edge_campaign_plans_n22_under_mpi_within_a_node():
     """config/mobility_edge.yaml, the cluster campaign beyond the paper: N = 12 … 22 by shift-invert on 16 ranks,
     every request within the node, one file per store."""
-    plan = plan_requests(REPO / "config" / "mobility_edge.yaml")
+    plan = plan_requests("config/mobility_edge.yaml")
     assert_fits_node(plan, load_config(REPO / "config" / "mobility_edge.yaml"))
     n22 = plan["rules"]["diagonalize_mpi_N22"]
     assert n22["jobs"] == 16 * 200 and n22["tasks"] == 16 and n22["mem_mb"] > plan["rules"]["diagonalize_mpi_N20"]["mem_mb"]
@@ -323,8 +320,6 @@ def test_shift_invert_samples_run_under_mpi_in_the_workflow(tmp_path):
 
 def test_stale_lock_of_a_killed_run_is_removed_but_a_live_runs_is_kept(tmp_path):
     script = REPO / "workflow/scripts/unlock-if-stale"
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(TINY))
     command = [str(script), str(tmp_path), str(BIN / "snakemake"), "-s", str(REPO / "Snakefile")]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     locks = tmp_path / ".snakemake/locks"

@@ -34,6 +34,8 @@ ENSEMBLE = "results/ensembles/N{N}/cut{N_A}/{variant}.npz"
 DREAM = "results/dreams/N{N}/cut{N_A}/{variant}_{target}.npz"
 CONFUSION = "results/finite_size/confusion/N{N}.csv"
 TABLE = "results/tables/{table}.csv"
+#: the campaign's resolved configuration with where it came from (mblnn.config.campaign_record)
+CAMPAIGN_RECORD = "results/campaign.yaml"
 FIGURE = "results/figures/{figure}.png"
 
 

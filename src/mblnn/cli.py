@@ -97,11 +97,21 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from mblnn.config import load_config
+    from mblnn.config import campaign_files, campaign_record, load_config, read_config_json
 
-    config = load_config(*args.files)
-    print(f"{' + '.join(args.files)}: valid; sizes {config['sizes']}, {len(config['hbar'])} hbar values, "
-          f"{config['realizations']} realizations, campaign {config['campaign']['type']}")
+    overrides = read_config_json(args.config)
+    files = campaign_files(args.files)
+    config = load_config(*files, overrides=overrides)
+    record = campaign_record(config, files, overrides)
+    if args.out:
+        from mblnn.store.atomic import atomic_write
+
+        atomic_write(args.out, lambda temporary: temporary.write_text(record))
+    if args.show:
+        print(record, end="")
+    print(f"{' + '.join(map(str, files))}{' + --config' if overrides else ''}: valid; sizes {config['sizes']}, "
+          f"{len(config['hbar'])} hbar values, {config['realizations']} realizations, campaign {config['campaign']['type']}",
+          file=sys.stderr if args.show else sys.stdout)
     return 0
 
 
@@ -314,7 +324,13 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", help="e.g. config/config.yaml config/study/seed1.yaml")
+    parser.add_argument("files", nargs="*", help="campaign files, merged in order (e.g. config/study/n12_check.yaml "
+                        "config/study/seed1.yaml); none: the default campaign config/config.yaml")
+    parser.add_argument("--config", default="{}", help="config sections on top of the files, as JSON (what Snakemake's "
+                        "--config does), e.g. '{\"training\": {\"steps\": 100}}'")
+    parser.add_argument("--show", action="store_true", help="print the resolved configuration (every key, defaults "
+                        "included) as YAML that is itself a campaign file")
+    parser.add_argument("--out", help="write that YAML to this file too (the workflow's results/campaign.yaml)")
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -337,7 +353,7 @@ COMMANDS = {
     "report": ("one self-contained HTML page of the summary table and the figures", _report_arguments, _report, True),
     "inspect": ("summarize a sample store or a campaign directory", _inspect_arguments, _inspect, False),
     "verify": ("check sample and classification stores against their recorded digests", _verify_arguments, _verify, False),
-    "check-config": ("validate campaign YAML files (later files override earlier ones)", _check_config_arguments, _check_config, False),
+    "check-config": ("validate a campaign (its files merged in order; none: config/config.yaml) and show what it resolves to", _check_config_arguments, _check_config, False),
 }
 
 

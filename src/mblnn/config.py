@@ -1,4 +1,10 @@
-"""Campaign configuration: schema validation with defaults, and the checks a schema cannot express.
+"""Campaign configuration: where it comes from, schema validation with defaults, and the checks a schema cannot express.
+
+Where a campaign's configuration comes from (:func:`load_config`; the same for the Snakefile, ``mblnn check-config``
+and ``workflow/scripts/plan-requests``, from any working directory): the campaign files named, merged key by key in
+order, or the default campaign ``config/config.yaml`` when none is named; then the command line's overrides
+(Snakemake's ``--config``); every key left unset takes the schema's default. The default campaign is a campaign like
+any other: its choices never reach a campaign that names its own file.
 
 The schema is ``workflow/schemas/config.schema.yaml`` (JSON Schema 2020-12 written in YAML). Errors
 are reported one line per problem, each naming the offending key path (``dense.driver``,
@@ -9,9 +15,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import jsonschema
@@ -23,6 +30,8 @@ from mblnn.errors import InputError
 
 #: The schema shipped with the workflow (the repository layout puts it beside the rules).
 DEFAULT_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: The default campaign (``make run``): what runs when no campaign file is named.
+DEFAULT_CAMPAIGN = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
 class ConfigError(InputError):
@@ -236,9 +245,8 @@ def _without_required(node):
     return node
 
 
-def parse_config_json(text: str) -> dict:
-    """``--config`` of the commands: a JSON object of config sections (``{"training": {"steps": 100}}``), validated
-    and completed with the schema's defaults by :func:`validate_sections`."""
+def read_config_json(text: str) -> dict:
+    """A JSON object of config sections (``{"training": {"steps": 100}}``) as given on a command line, not validated."""
     import json
 
     try:
@@ -247,7 +255,13 @@ def parse_config_json(text: str) -> dict:
         raise ConfigError(f"--config: not JSON ({error})") from error
     if not isinstance(value, dict):
         raise ConfigError("--config: expected a JSON object of config sections, e.g. {\"training\": {\"steps\": 100}}")
-    return validate_sections(value)
+    return value
+
+
+def parse_config_json(text: str) -> dict:
+    """``--config`` of the commands: :func:`read_config_json`, validated and completed with the schema's defaults by
+    :func:`validate_sections`."""
+    return validate_sections(read_config_json(text))
 
 
 def validate_config(config: dict, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
@@ -298,12 +312,37 @@ def check_fits_machine(config: dict, machine_mem_mb: int) -> None:
         raise ConfigError("the campaign does not fit this machine:\n  " + "\n  ".join(problems))
 
 
-def load_config(*paths: str | os.PathLike, schema_path: str | os.PathLike = DEFAULT_SCHEMA) -> dict:
-    """Read one or more YAML campaign files (later ones override earlier ones key by key) and validate."""
+def campaign_files(files: Sequence[str | os.PathLike] = (), default_campaign: str | os.PathLike = DEFAULT_CAMPAIGN) -> list[Path]:
+    """The campaign files a run reads: ``files`` in their order, or the default campaign alone when none is named."""
+    return [Path(path) for path in files] or [Path(default_campaign)]
+
+
+def load_config(*paths: str | os.PathLike, overrides: dict | None = None, schema_path: str | os.PathLike = DEFAULT_SCHEMA,
+                default_campaign: str | os.PathLike = DEFAULT_CAMPAIGN) -> dict:
+    """The validated configuration of the campaign of ``paths`` (module docstring: the one rule for every entry
+    point): the files merged in order (later ones override earlier ones key by key), or ``default_campaign`` when no
+    path is given; ``overrides`` (config sections, Snakemake's ``--config``) on top; schema defaults for the rest."""
     config: dict = {}
-    for path in paths:
+    for path in campaign_files(paths, default_campaign):
         config = merge_configs(config, read_config_file(path))
-    return validate_config(config, schema_path)
+    return validate_config(merge_configs(config, overrides or {}), schema_path)
+
+
+def campaign_record(config: dict, files: Sequence[str | os.PathLike], overrides: dict | None = None) -> str:
+    """The resolved configuration of a campaign as YAML that is itself a campaign file (``snakemake --configfile``
+    of it runs the same campaign), headed by comments that say where it came from: the files read (path and
+    SHA-256, in merge order), the command-line overrides and the code (version and commit)."""
+    from mblnn import __version__
+    from mblnn.provenance import git_revision
+
+    lines = ["# The resolved configuration of this campaign: every key it uses, schema defaults included (mblnn.config).",
+             "# Read from, in this order (later files override earlier ones key by key):"]
+    for path in files:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        lines.append(f"#   {Path(path).resolve()}  (sha256 {digest})")
+    lines.append(f"# overrides (--config): {yaml.safe_dump(overrides, default_flow_style=True).strip() if overrides else 'none'}")
+    lines.append(f"# mblnn {__version__}, git {git_revision() or 'n/a'}")
+    return "\n".join(lines) + "\n" + yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=120)
 
 
 def _cut_offsets(config: dict, N: int) -> tuple[str, list[int]]:

@@ -1,4 +1,7 @@
-# Wildcard patterns of the campaign's files (paths and job lists: workflow/campaign.py).
+# Wildcard patterns of the campaign's files (paths and job lists: workflow/campaign.py), and its configuration record.
+
+import json
+import shlex
 
 TABLE_OUTPUT = "results/tables/{table}.{suffix}"
 
@@ -15,3 +18,18 @@ wildcard_constraints:
     realization=r"\d+",
     variant=r"[A-Za-z0-9_]+",
     target=r"eth|mbl",
+
+
+# The campaign's resolved configuration (every key, schema defaults included; which files, overrides and code) beside
+# its results: a campaign file itself. Its params hold the whole configuration, so an edit reruns this job and only it.
+rule campaign_record:
+    output:
+        CAMPAIGN_RECORD,
+    params:
+        files=lambda wc: " ".join(shlex.quote(str(path)) for path in CAMPAIGN_FILES),
+        overrides=lambda wc: json.dumps(CAMPAIGN_OVERRIDES, sort_keys=True),
+        resolved=lambda wc: json.dumps(config, sort_keys=True, default=str),
+    log:
+        "results/logs/campaign_record.log",
+    shell:
+        "mblnn check-config {params.files} --config {params.overrides:q} --out {output} > {log} 2>&1"

@@ -54,11 +54,9 @@ into place after its completion marker is written.
 from __future__ import annotations
 
 import datetime
-import functools
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +66,7 @@ import zarr
 from zarr.codecs import BloscCodec, BloscShuffle
 
 from mblnn import __version__
+from mblnn.provenance import git_revision
 from mblnn.store.layout import is_store_name, open_group, store_exists, write_store
 from mblnn.observables.entanglement import CutEntanglement
 from mblnn.errors import InputError
@@ -86,20 +85,6 @@ class StoreError(InputError):
 
 def _compressors():
     return (BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.shuffle),)
-
-
-@functools.cache
-def git_revision() -> str | None:
-    """Commit of the checkout this package runs from (``-dirty`` if it has uncommitted changes), or
-    None outside a git checkout."""
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def parameters_sha256(parameters: dict) -> str:
