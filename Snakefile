@@ -25,7 +25,8 @@ from campaign import *  # noqa: F401,F403 (the rules' vocabulary: paths, job lis
 # with one line per problem (file and line for YAML syntax, the key otherwise) and no traceback; a syntax error in a
 # --configfile is caught by Snakemake before this file runs and reported without a line: `mblnn check-config FILE`
 # names it. The resolved configuration is written to results/campaign.yaml (rule campaign_record).
-CAMPAIGN_FILES = campaign_files(workflow.overwrite_configfiles, workflow.source_path("config/config.yaml"))
+# (the default campaign by its path in the checkout: workflow.source_path would name a per-run cached copy)
+CAMPAIGN_FILES = campaign_files(workflow.overwrite_configfiles, os.path.join(workflow.basedir, "config", "config.yaml"))
 CAMPAIGN_OVERRIDES = dict(workflow.config_settings.config)
 try:
     _resolved = load_config(*CAMPAIGN_FILES, overrides=CAMPAIGN_OVERRIDES,

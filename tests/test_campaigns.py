@@ -137,3 +137,17 @@ def test_a_campaign_file_is_the_same_campaign_alone_or_after_the_default_one():
     single = load_config(REPO / "config/single_realization_n16.yaml")
     assert single["realizations"] == 1 and single["cut_offsets_by_size"] == {}
     assert load_config(REPO / "config/paper.yaml")["cut_offsets_by_size"] == {}
+
+
+def test_default_campaign_record_names_the_checkouts_file_and_stays_up_to_date(tmp_path):
+    """With no --configfile, from another directory: the record reads the checkout's config/config.yaml (not a per-run
+    cached copy, which would rerun the record every time) and a second run has nothing to do."""
+    command = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "1"]
+    env = user_environment()
+    done = subprocess.run([*command, "results/campaign.yaml"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    record = (tmp_path / "results/campaign.yaml").read_text()
+    assert f"#   {REPO / 'config/config.yaml'}  (sha256 " in record
+    assert load_config(tmp_path / "results/campaign.yaml") == load_config()
+    again = subprocess.run([*command, "-n", "results/campaign.yaml"], capture_output=True, text=True, env=env)
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout

@@ -128,7 +128,7 @@ def test_dream_starts_are_chosen_with_the_dreaming_networks(stores, ensemble, tm
 def test_cli_train_classify_dream(stores, tmp_path, capsys):
     samples = [str(p) for p in stores]
     ensemble = str(tmp_path / "e.npz")
-    training = {"training": {"members": 2, "n_hidden": 32, "steps": 50, "learning_rate": 1e-3}}
+    training = {"training": {"members": 2, "n_hidden": 32, "steps": 50, "learning_rate": 1e-3, "min_accuracy": 0.9}}
     assert main(["train", *samples, "--cut", "4", "--config", json.dumps(training), "--out", ensemble]) == 0
     out = capsys.readouterr().out  # progress lines a user can follow in a job log
     assert "train: step 50/50, median over networks: cross entropy" in out and "s to go" in out and out.count("train: step") >= 3
@@ -143,3 +143,61 @@ def test_cli_train_classify_dream(stores, tmp_path, capsys):
         assert dreamed["dreamed"].shape[:2] == (2, 3) and dreamed["typical_mbl"].shape == dreamed["start"].shape[1:]
     assert main(["train", *samples, "--cut", "4", "--config", '{"training": {"h_eth": 0.3}}', "--out", ensemble]) == 2
     assert "no ETH samples (h_eth=0.3)" in capsys.readouterr().err
+
+
+def test_a_failed_network_is_retrained_from_a_new_initialization(stores, monkeypatch):
+    """A network below training.min_accuracy is replaced by member m + RETRAIN_STRIDE, trained exactly as it would be
+    alone; the others stay as they were; the ensemble records the failed attempt and the member kept."""
+    import mblnn.learn.train as train_module
+    from mblnn.learn.train import RETRAIN_STRIDE, train_checked
+
+    data = training_data(stores, FeatureSettings(cut=5), seed=1)
+    config = TrainingConfig(n_hidden=32, steps=200, learning_rate=3e-3, seed=1, optimizer="adam", cost_reduction="mean")
+    first = train_ensemble(data, range(3), config)
+    assert (first.test_accuracy >= 0.99).all()
+    calls = []
+
+    def member_1_fails_first(data, members, config, progress=None):  # as if member 1's initialization were a bad one
+        trained = train_ensemble(data, members=members, config=config, progress=progress)
+        calls.append([int(m) for m in members])
+        if len(calls) == 1:
+            trained.test_accuracy[1] = 0.5
+        return trained
+
+    monkeypatch.setattr(train_module, "train_ensemble", member_1_fails_first)
+    checked = train_checked(data, range(3), config, min_accuracy=0.99, attempts=2)
+    assert calls == [[0, 1, 2], [1 + RETRAIN_STRIDE]]
+    assert checked.members.tolist() == [0, 1 + RETRAIN_STRIDE, 2] and (checked.test_accuracy >= 0.99).all()
+    assert checked.config["retrained"] == [{"member": 1, "failed": [{"member": 1, "eta": 0.5, "diverged": False}],
+                                            "kept": 1 + RETRAIN_STRIDE}]
+    assert checked.config["failed_members"] == []
+    alone = train_ensemble(data, [1 + RETRAIN_STRIDE], config)
+    np.testing.assert_array_equal(checked.w1[1], alone.w1[0])
+    np.testing.assert_array_equal(checked.curves[:, 1], alone.curves[:, 0])
+    for position in (0, 2):
+        np.testing.assert_array_equal(checked.w1[position], first.w1[position])
+    nan = Ensemble(**{**{k: getattr(checked, k) for k in ("b1", "w2", "b2", "members", "test_accuracy", "curves")},
+                      "w1": np.where(np.arange(3)[:, None, None] == 2, np.nan, checked.w1)})
+    assert nan.diverged().tolist() == [False, False, True] and nan.failed(0.99).tolist() == [2]
+
+
+def test_networks_left_at_chance_fail_the_training_job(stores, tmp_path, capsys):
+    """Plain gradient descent at a step of 1e-2 leaves every network at chance (eta ~ 0.5, measured): after its
+    retrainings the job fails with a message naming N, cut, variant, the networks and what to change, and writes no
+    ensemble; training.allow_failed_members keeps it, flagged, up to the classification store."""
+    samples = [str(p) for p in stores]
+    ensemble = tmp_path / "e.npz"
+    training = {"training": {"members": 2, "n_hidden": 32, "steps": 200, "learning_rate": 1e-2, "retrain_attempts": 1}}
+    assert main(["train", *samples, "--cut", "4", "--config", json.dumps(training), "--out", str(ensemble)]) == 2
+    error = capsys.readouterr().err
+    assert "N = 10, cut N_A = 4, variant main: 2 of 2 networks failed" in error and "after 1 retrainings" in error
+    assert "networks 0 (eta 0." in error and "a smaller training.learning_rate (now 0.01 with sgd)" in error
+    assert not ensemble.exists() and not list(tmp_path.iterdir())
+    training["training"]["allow_failed_members"] = True
+    assert main(["train", *samples, "--cut", "4", "--config", json.dumps(training), "--out", str(ensemble)]) == 0
+    out, error = capsys.readouterr()
+    assert "network 0 failed as 0 (eta 0." in out and "kept 1048576" in out and "failed every attempt" in error
+    kept = Ensemble.load(ensemble)
+    assert kept.config["failed_members"] == [0, 1] and [len(r["failed"]) for r in kept.config["retrained"]] == [2, 2]
+    assert main(["classify", *samples, "--ensemble", str(ensemble), "--variant", "main", "--out", str(tmp_path / "c.zarr")]) == 0
+    assert open_classification(tmp_path / "c.zarr").attrs["training"]["failed_members"] == [0, 1]

@@ -219,7 +219,7 @@ def test_single_realization_campaign_runs(tmp_path):
     """campaign.type single_realization: one pattern at every h̄, trained on and tabulated alone."""
     config = {"sizes": [8], "seed": 3, "campaign": {"type": "single_realization", "realization": 2},
               "hbar": {"start": 0.5, "stop": 3.0, "step": 0.5, "include": [0.25, 12.0]},
-              "training": {"members": 2, "n_hidden": 32, "steps": 100, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
+              "training": {"members": 2, "n_hidden": 32, "steps": 400, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
               "analysis": {"eps_bins": 4, "single_realization": {"realization": 2, "window": 20}}}
     done = snakemake(tmp_path, config, "results/tables/summary.csv", "results/tables/critical_field_realizations.csv")
     assert done.returncode == 0, done.stderr
@@ -281,6 +281,22 @@ def test_campaign_too_large_for_this_machine_stops_before_any_job(tmp_path):
     done = snakemake(tmp_path, config)
     assert done.returncode != 0 and "does not fit this machine" in done.stderr and "N=18" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "results/samples").exists()
+
+
+@pytest.mark.slow
+def test_an_ensemble_left_at_chance_stops_the_campaign_before_its_tables(tmp_path):
+    """Plain gradient descent at a step of 1e-2 leaves the networks at chance: the training job fails, its log names
+    N, cut, variant and the networks, and nothing is classified or tabulated from them."""
+    config = {**ED_ONLY, "sizes": [8], "dreaming": {"targets": []},
+              "training": {"members": 2, "n_hidden": 16, "steps": 200, "learning_rate": 1e-2, "retrain_attempts": 1,
+                           "threads": 1}}
+    done = snakemake(tmp_path, config)
+    assert done.returncode != 0
+    log = (tmp_path / "results/logs/train/N8/cut4/main.log").read_text()
+    assert "N = 8, cut N_A = 4, variant main: 2 of 2 networks failed" in log and "What to change" in log
+    results = tmp_path / "results"
+    assert not list(results.glob("ensembles/**/*.npz")) and not (results / "classified").exists()
+    assert not (results / "tables/summary.csv").exists() and not (results / "tables/phase_diagram.csv").exists()
 
 
 @pytest.mark.parametrize("change, key", [

@@ -166,15 +166,23 @@ def _train(args: argparse.Namespace) -> int:
     from mblnn.config import variant_training
     from mblnn.learn.train import train_from_samples
 
-    training = variant_training(_config(args), args.variant)
+    config = _config(args)
+    variant = args.variant or next(iter(config["training"]["variants"]))
+    training = variant_training(config, variant)
     started = time.perf_counter()
-    ensemble = train_from_samples(args.samples, args.cut, training,
+    ensemble = train_from_samples(args.samples, args.cut, training, variant=variant,
                                   progress=None if args.quiet else _progress_printer("train", started))
     ensemble.save(args.out)
     eta, data = ensemble.test_accuracy, ensemble.config["data"]
     _say(args, f"{training['members']} networks, TD {data['n_td']} / TR {data['n_tr']} spectra of {ensemble.config['n_in']} "
                f"inputs, {training['steps']} steps in {time.perf_counter() - started:.1f} s: test accuracy min {eta.min():.4f} "
                f"mean {eta.mean():.4f} -> {args.out}")
+    for entry in ensemble.config["retrained"]:
+        tries = ", ".join(f"{t['member']} (eta {t['eta']:.4f}{', diverged' if t['diverged'] else ''})" for t in entry["failed"])
+        _say(args, f"network {entry['member']} failed as {tries}; kept {entry['kept']}")
+    if ensemble.config["failed_members"]:
+        print(f"mblnn train: warning: networks {ensemble.config['failed_members']} failed every attempt and are kept "
+              f"(training.allow_failed_members): the summary and the report flag this ensemble", file=sys.stderr)
     return 0
 
 

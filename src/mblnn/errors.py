@@ -13,3 +13,9 @@ class InputError(ValueError):
 
 class MemoryBudgetError(InputError):
     """A requested computation does not fit the memory budget; the message gives the need."""
+
+
+class EnsembleError(InputError):
+    """Networks of an ensemble failed (test accuracy below ``training.min_accuracy``, or a cost that diverged) after
+    every retraining; the message names N, the cut, the variant, the networks and what to change. Training is
+    deterministic, so a retry of the same job would fail the same way."""

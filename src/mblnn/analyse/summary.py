@@ -4,6 +4,10 @@ One row per (N, N_A, variant) of the classification stores, from the campaign's 
 is reread except for the networks' test accuracies):
 
 * ``eta_min``, ``eta_mean``: test accuracy η of the networks (Sec. IV: η = 1 in the paper);
+* ``learning_rate``: the step λ the ensemble trained with;
+* ``retrained_members``, ``failed_members``: networks retrained from a new initialization because they failed
+  (η below ``training.min_accuracy`` or a cost that diverged), and networks kept although they failed every attempt
+  (only with ``training.allow_failed_members``; 0 otherwise, since such an ensemble fails its training job);
 * ``hbar_c``, ``hbar_c_err``, ``hbar_c_at_edge``: h̄_c at the given threshold and state fraction (the
   paper's headline: 90 %, 50 %, h̄_c = 2.8 ± 0.5 at N = 16), read from the disorder-averaged curve, with
   its bootstrap error; ``hbar_c_grid``: the first grid h̄ reaching it (the paper's plateau reading);
@@ -50,7 +54,10 @@ def campaign_summary(classifications: list[Classification], critical: pd.DataFra
     ``critical_field``, ``level_statistics``, ``transition_region`` and ``consistency_summary``."""
     eta = pd.DataFrame([{"N": c.N, "N_A": int(c.attrs["cut"]), "variant": str(c.attrs.get("variant", "main")),
                          "eta_min": float(np.min(c.group["test_accuracy"][:])),
-                         "eta_mean": float(np.mean(c.group["test_accuracy"][:]))} for c in classifications])
+                         "eta_mean": float(np.mean(c.group["test_accuracy"][:])),
+                         "learning_rate": float(c.attrs.get("training", {}).get("learning_rate", np.nan)),
+                         "retrained_members": len(c.attrs.get("training", {}).get("retrained", [])),
+                         "failed_members": len(c.attrs.get("training", {}).get("failed_members", []))} for c in classifications])
     at = critical[np.isclose(critical["threshold"], threshold) & np.isclose(critical["fraction"], fraction)]
     columns = {"hbar_c": "hbar_c", "hbar_c_err": "hbar_c_err", "at_edge": "hbar_c_at_edge", "hbar_c_grid": "hbar_c_grid",
                "realization_mean": "hbar_c_realizations", "realization_std": "hbar_c_realizations_std"}

@@ -232,6 +232,40 @@ class Ensemble:
         """Output logits ``(M, n, 2)`` of member m on its own inputs ``features[m]`` of shape ``(M, n, n_in)``."""
         return self._logits(np.asarray(features, dtype=np.float32))
 
+    def with_members_replaced(self, positions: Sequence[int], other: "Ensemble") -> "Ensemble":
+        """This ensemble with its members at ``positions`` replaced by the members of ``other`` (in order: weights,
+        member indices, accuracies and cost curves); the configuration is this ensemble's."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if len(positions) != len(other.members):
+            raise ValueError(f"{len(positions)} positions for {len(other.members)} replacing members")
+
+        def put(mine: np.ndarray, theirs: np.ndarray, axis: int = 0) -> np.ndarray:
+            merged = np.array(mine, copy=True)
+            index = [slice(None)] * merged.ndim
+            index[axis] = positions
+            merged[tuple(index)] = theirs
+            return merged
+
+        return Ensemble(w1=put(self.w1, other.w1), b1=put(self.b1, other.b1), w2=put(self.w2, other.w2),
+                        b2=put(self.b2, other.b2), members=put(self.members, other.members),
+                        test_accuracy=put(self.test_accuracy, other.test_accuracy),
+                        curves=put(self.curves, other.curves, axis=1), config=dict(self.config),
+                        hidden_w=tuple(put(w, o) for w, o in zip(self.hidden_w, other.hidden_w)),
+                        hidden_b=tuple(put(b, o) for b, o in zip(self.hidden_b, other.hidden_b)))
+
+    def diverged(self) -> np.ndarray:
+        """Per member, whether any recorded cost term or any weight is not finite, shape ``(M,)``."""
+        bad = ~np.isfinite(self.curves).all(axis=(0, 2)) if self.curves.size else np.zeros(len(self.members), bool)
+        for weights in (self.w1, self.b1, self.w2, self.b2, *self.hidden_w, *self.hidden_b):
+            bad |= ~np.isfinite(weights.reshape(len(weights), -1)).all(axis=1)
+        return bad
+
+    def failed(self, min_accuracy: float) -> np.ndarray:
+        """Positions of the members that failed: test accuracy η below ``min_accuracy`` (or not finite), or a cost
+        or weight that is not finite (:meth:`diverged`)."""
+        accuracy = np.asarray(self.test_accuracy, dtype=float)
+        return np.flatnonzero(self.diverged() | ~(accuracy >= min_accuracy))
+
     def first(self, K: int) -> "Ensemble":
         """The first ``K`` members (weights only)."""
         return Ensemble(w1=self.w1[:K], b1=self.b1[:K], w2=self.w2[:K], b2=self.b2[:K], members=self.members[:K],

@@ -1,27 +1,94 @@
 """One ensemble from sample stores: the TD/TR data of one (N, cut) and the trainer, configured by a variant's
-resolved ``training`` section (:func:`mblnn.config.variant_training`; every key has its default in the schema)."""
+resolved ``training`` section (:func:`mblnn.config.variant_training`; every key has its default in the schema).
+
+No ensemble with failed networks leaves here unannounced: a network whose test accuracy η is below
+``training.min_accuracy`` or whose cost or weights are not finite is retrained from a new initialization (member
+index ``m + attempt · RETRAIN_STRIDE``: its own initialization, split, batches and dropout, the same on every rerun),
+up to ``training.retrain_attempts`` times; one still failed then raises :class:`mblnn.errors.EnsembleError`, unless
+``training.allow_failed_members`` keeps it. The ensemble's ``config`` records every retraining (``retrained``) and
+the networks kept failed (``failed_members``); the classification stores carry both into the summary table.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 
+from mblnn.errors import EnsembleError
 from mblnn.learn.features import FeatureSettings, training_data
-from mblnn.learn.network import Ensemble, Progress, TrainingConfig, train_ensemble
+from mblnn.learn.network import Ensemble, Progress, TrainingConfig, TrainingData, train_ensemble
+from mblnn.store.samples import open_sample_store
+
+#: member indices of retrained networks: attempt a of member m is member m + a · RETRAIN_STRIDE, beyond the indices of
+#: any ensemble's own members (a member's random numbers depend on its index only, mblnn.learn.network)
+RETRAIN_STRIDE = 1 << 20
 
 
 def train_from_samples(paths: Sequence[str | os.PathLike], cut: int, training: dict,
-                       progress: Progress | None = None) -> Ensemble:
+                       progress: Progress | None = None, variant: str | None = None) -> Ensemble:
     """Train ``training["members"]`` networks on the spectra of cut N_A = ``cut`` of the stores ``paths`` (one N;
-    those at h_eth and h_mbl label TD, those between form TR). The returned ensemble's ``config["data"]`` records
-    how its inputs were made."""
+    those at h_eth and h_mbl label TD, those between form TR), failed networks retrained (module docstring). The
+    returned ensemble's ``config["data"]`` records how its inputs were made. Raises :class:`EnsembleError`, naming N,
+    the cut and ``variant``, if networks are still failed and not allowed."""
     settings = FeatureSettings.from_training(training, cut)
     data = training_data(paths, settings, h_eth=training["h_eth"], h_mbl=training["h_mbl"],
                          edge_fraction=training["edge_fraction"], tr_max_spectra=training["tr_max_spectra"],
                          seed=training["seed"], trim_tr=training["trim_tr"])
-    ensemble = train_ensemble(data, members=range(training["members"]), config=TrainingConfig.from_training(training),
-                              progress=progress)
+    ensemble = train_checked(data, range(training["members"]), TrainingConfig.from_training(training),
+                             min_accuracy=training["min_accuracy"], attempts=training["retrain_attempts"], progress=progress)
     ensemble.config["data"] = {**settings.as_dict(), "h_eth": training["h_eth"], "h_mbl": training["h_mbl"],
                                "edge_fraction": training["edge_fraction"], "trim_tr": bool(training["trim_tr"]),
                                "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
+    if ensemble.config["failed_members"] and not training["allow_failed_members"]:
+        N = open_sample_store(paths[0], cut=cut).N
+        what = f"N = {N}, cut N_A = {cut}" + (f", variant {variant}" if variant else "")
+        raise EnsembleError(failure_message(ensemble, what, training))
     return ensemble
+
+
+def train_checked(data: TrainingData, members: Sequence[int], config: TrainingConfig, min_accuracy: float,
+                  attempts: int, progress: Progress | None = None) -> Ensemble:
+    """:func:`mblnn.learn.network.train_ensemble`, then every failed network (:meth:`Ensemble.failed`) retrained from a
+    new initialization up to ``attempts`` times. ``config["retrained"]`` lists per original member index the failed
+    attempts (member index, η, whether its cost diverged) and the index kept; ``config["failed_members"]`` the
+    original indices of the networks that failed every attempt (kept as their last attempt)."""
+    ensemble = train_ensemble(data, members=members, config=config, progress=progress)
+    history: dict[int, list[dict]] = {}
+
+    def record(positions) -> None:
+        diverged = ensemble.diverged()
+        for position in positions:
+            index = int(ensemble.members[position])
+            history.setdefault(index % RETRAIN_STRIDE, []).append(
+                {"member": index, "eta": float(ensemble.test_accuracy[position]), "diverged": bool(diverged[position])})
+
+    for attempt in range(1, attempts + 1):
+        failed = ensemble.failed(min_accuracy)
+        if not failed.size:
+            break
+        record(failed)
+        fresh = [int(ensemble.members[p]) % RETRAIN_STRIDE + attempt * RETRAIN_STRIDE for p in failed]
+        ensemble = ensemble.with_members_replaced(failed, train_ensemble(data, members=fresh, config=config))
+    still = ensemble.failed(min_accuracy)
+    record(still)  # their last attempt, kept
+    kept = {int(m) % RETRAIN_STRIDE: int(m) for m in ensemble.members}
+    ensemble.config["min_accuracy"] = float(min_accuracy)
+    ensemble.config["retrained"] = [{"member": original, "failed": tries, "kept": kept[original]}
+                                    for original, tries in sorted(history.items())]
+    ensemble.config["failed_members"] = sorted(int(ensemble.members[p]) % RETRAIN_STRIDE for p in still)
+    return ensemble
+
+
+def failure_message(ensemble: Ensemble, what: str, training: dict) -> str:
+    """Which networks of ``what`` (e.g. "N = 14, cut N_A = 7, variant main") failed, with their η, and what to change."""
+    failed = ensemble.failed(training["min_accuracy"])
+    diverged = ensemble.diverged()
+    listed = ", ".join(f"{int(ensemble.members[p]) % RETRAIN_STRIDE} (eta {ensemble.test_accuracy[p]:.4f}"
+                       f"{', cost diverged' if diverged[p] else ''})" for p in failed[:20])
+    more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""
+    return (f"{what}: {len(failed)} of {len(ensemble.members)} networks failed (test accuracy eta below "
+            f"training.min_accuracy = {training['min_accuracy']}, or a cost that is not finite) after "
+            f"{training['retrain_attempts']} retrainings from new initializations each: networks {listed}{more}. "
+            f"What to change: a smaller training.learning_rate (now {training['learning_rate']:g} with "
+            f"{training['optimizer']}), more training.steps (now {training['steps']}), or training.retrain_attempts; "
+            f"or keep them with training.allow_failed_members: true (the summary and the report then flag them)")
