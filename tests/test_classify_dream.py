@@ -201,3 +201,25 @@ def test_networks_left_at_chance_fail_the_training_job(stores, tmp_path, capsys)
     assert kept.config["failed_members"] == [0, 1] and [len(r["failed"]) for r in kept.config["retrained"]] == [2, 2]
     assert main(["classify", *samples, "--ensemble", str(ensemble), "--variant", "main", "--out", str(tmp_path / "c.zarr")]) == 0
     assert open_classification(tmp_path / "c.zarr").attrs["training"]["failed_members"] == [0, 1]
+
+
+def test_step_scan_chooses_the_largest_step_whose_networks_learn_the_training_data(stores):
+    """learning_rate auto: a step of 1e-2 leaves the scan's networks at chance on their training halves (rejected);
+    1e-3 with ten times the steps (the same path length) trains them (chosen); the ensemble is then the one a fixed
+    step of 1e-3 for those steps trains, bit for bit, with the scan recorded."""
+    from mblnn.learn.train import train_checked
+
+    data = training_data(stores, FeatureSettings(cut=4), seed=1)
+    config = TrainingConfig(n_hidden=32, steps=200, learning_rate=1e-2, seed=0)
+    scan = {"grid": [1e-3, 1e-2], "members": 2, "max_steps": 5000}
+    chosen = train_checked(data, range(3), config, min_accuracy=0.99, attempts=0, step_scan=scan)
+    record = chosen.config["step_scan"]
+    assert [(r["learning_rate"], r["steps"], r["accepted"]) for r in record] == [(1e-2, 200, False), (1e-3, 2000, True)]
+    assert max(record[0]["train_accuracy"]) < 0.7 and min(record[1]["train_accuracy"]) >= 0.99
+    assert (chosen.config["learning_rate"], chosen.config["steps"]) == (1e-3, 2000) and chosen.members.tolist() == [0, 1, 2]
+    fixed = train_ensemble(data, range(3), TrainingConfig(n_hidden=32, steps=2000, learning_rate=1e-3, seed=0))
+    np.testing.assert_array_equal(chosen.w1, fixed.w1)  # the ensemble of the chosen step, as a fixed step trains it
+    np.testing.assert_array_equal(chosen.test_accuracy, fixed.test_accuracy)
+    capped = train_checked(data, range(2), config, min_accuracy=0.99, attempts=0,
+                           step_scan={**scan, "grid": [1e-2, 1e-4], "max_steps": 1000})
+    assert [r["steps"] for r in capped.config["step_scan"]] == [200, 1000]  # the path length, at most max_steps

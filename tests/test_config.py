@@ -58,7 +58,10 @@ def test_hbar_grid_and_per_size_cuts():
 def test_paper_training_defaults():
     training = validate_config(dict(GOOD))["training"]
     assert (training["cost_reduction"], training["optimizer"], training["learning_rate"], training["floor"],
-            training["trim_tr"], training["edge_fraction"], training["hidden_layers"]) == ("sum", "sgd", 1e-4, 1e-16, False, 0.1, 1)
+            training["trim_tr"], training["edge_fraction"], training["hidden_layers"]) == ("sum", "sgd", "auto", 1e-16, False, 0.1, 1)
+    # the step by the paper's criterion (Sec. II), from its 1e-4 (Appendix B) down; no network left failed
+    assert training["step_scan"] == {"grid": [1e-4, 3e-5, 1e-5], "members": 5, "max_steps": 20000}
+    assert (training["min_accuracy"], training["retrain_attempts"], training["allow_failed_members"]) == (0.99, 2, False)
 
 
 def test_variants_override_training_keys():

@@ -157,3 +157,15 @@ def test_two_hidden_layers_train_save_and_dream(tmp_path, data):
     steps_seen = []
     chunked = dream(back, data.tr_x[:3], "mbl", steps=50, step_size=1e-2, networks=2, progress=lambda t, n: steps_seen.append(t))
     assert chunked.dreamed.tobytes() == result.dreamed.tobytes() and steps_seen == list(range(5, 55, 5))
+
+
+def test_step_scan_keeps_the_papers_step_at_n12(data):
+    """learning_rate auto at N = 12 with the default campaign's networks (512 units, 2000 steps, plain gradient
+    descent on Eq. (8) with sums): the paper's 1e-4 trains the scan's networks and is chosen, at no extra cost."""
+    from mblnn.learn.train import train_checked
+
+    config = TrainingConfig(n_hidden=512, steps=2000, learning_rate=1e-4, seed=0)
+    scan = {"grid": [1e-4, 3e-5, 1e-5], "members": 3, "max_steps": 20000}
+    chosen = train_checked(data, range(3), config, min_accuracy=0.99, attempts=0, step_scan=scan)
+    assert [(r["learning_rate"], r["steps"], r["accepted"]) for r in chosen.config["step_scan"]] == [(1e-4, 2000, True)]
+    assert chosen.config["learning_rate"] == 1e-4 and (chosen.test_accuracy >= 0.99).all()

@@ -293,7 +293,7 @@ def learning_request(config: dict, rule: str, N: int, N_A: int | None = None, va
     if rule == "train":
         spectra = samples * per_sample
         need = (learn_cost.train_memory_bytes(spectra, n_in, members, hidden),
-                learn_cost.train_seconds(training["steps"], members, n_in, hidden, samples))
+                learn_cost.train_seconds(learn_cost.train_member_steps(training), 1, n_in, hidden, samples))
     elif rule == "classify":
         need = (learn_cost.classify_memory_bytes(per_sample, n_in, members, samples),
                 learn_cost.classify_seconds(samples * per_sample, samples, n_in, members, hidden))

@@ -175,8 +175,13 @@ def _train(args: argparse.Namespace) -> int:
     ensemble.save(args.out)
     eta, data = ensemble.test_accuracy, ensemble.config["data"]
     _say(args, f"{training['members']} networks, TD {data['n_td']} / TR {data['n_tr']} spectra of {ensemble.config['n_in']} "
-               f"inputs, {training['steps']} steps in {time.perf_counter() - started:.1f} s: test accuracy min {eta.min():.4f} "
+               f"inputs, {ensemble.config['steps']} steps of {ensemble.config['learning_rate']:g} in "
+               f"{time.perf_counter() - started:.1f} s: test accuracy min {eta.min():.4f} "
                f"mean {eta.mean():.4f} -> {args.out}")
+    for trial in ensemble.config["step_scan"] or ():
+        _say(args, f"step scan: lambda {trial['learning_rate']:g}, {trial['steps']} steps: accuracy on the training "
+                   f"halves min {min(trial['train_accuracy']):.4f}{', a cost diverged' if any(trial['diverged']) else ''}"
+                   f" -> {'chosen' if trial['accepted'] else 'rejected'}")
     for entry in ensemble.config["retrained"]:
         tries = ", ".join(f"{t['member']} (eta {t['eta']:.4f}{', diverged' if t['diverged'] else ''})" for t in entry["failed"])
         _say(args, f"network {entry['member']} failed as {tries}; kept {entry['kept']}")

@@ -44,6 +44,22 @@ def train_memory_bytes(spectra: int, n_in: int, members: int, n_hidden: int) -> 
     return int(TENSORFLOW_BYTES + features_bytes(spectra, n_in) + weights)
 
 
+def train_member_steps(training: dict) -> int:
+    """Optimizer steps summed over the networks of one training job (a variant's resolved ``training`` section):
+    members × steps, and with ``learning_rate: auto`` the step scan at its worst (every step of the grid tried on
+    ``step_scan.members`` networks, then the ensemble at the smallest). Retrainings of failed networks are not
+    counted (a job that runs out of time is retried with twice the time)."""
+    from mblnn.learn.train import scan_steps
+
+    members, steps = training["members"], training["steps"]
+    if training["learning_rate"] != "auto":
+        return members * steps
+    scan = training["step_scan"]
+    grid = sorted(scan["grid"], reverse=True)
+    per_step = [scan_steps(steps, rate, grid[0], scan["max_steps"]) for rate in grid]
+    return min(scan["members"], members) * sum(per_step) + members * per_step[-1]
+
+
 def train_seconds(steps: int, members: int, n_in: int, n_hidden: int, samples: int = 0) -> float:
     """Wall time of training (and reading ``samples`` stores first)."""
     return _TRAIN_SECONDS * steps * members * n_in * n_hidden / _TRAIN_UNITS + _READ_SECONDS_PER_SAMPLE * samples

@@ -73,7 +73,9 @@ class TrainingConfig:
     mu: float = default("training.variants")["main"]["mu"]
     cost_reduction: str = default("training.cost_reduction")
     optimizer: str = default("training.optimizer")
-    learning_rate: float = default("training.learning_rate")
+    #: the schema's step, or with its ``auto`` the largest step of the scan's grid (mblnn.learn.train.choose_step)
+    learning_rate: float = (default("training.learning_rate") if default("training.learning_rate") != "auto"
+                            else max(default("training.step_scan.grid")))
     init_std: float = default("training.init_std")
     seed: int = default("training.seed")
     log_every: int = 10  # steps between recorded cost terms (not a physics setting)
@@ -232,6 +234,9 @@ class Ensemble:
         """Output logits ``(M, n, 2)`` of member m on its own inputs ``features[m]`` of shape ``(M, n, n_in)``."""
         return self._logits(np.asarray(features, dtype=np.float32))
 
+    #: the per-member arrays (the member axis is 0, of ``curves`` 1)
+    MEMBER_ARRAYS = ("w1", "b1", "w2", "b2", "members", "test_accuracy", "curves")
+
     def with_members_replaced(self, positions: Sequence[int], other: "Ensemble") -> "Ensemble":
         """This ensemble with its members at ``positions`` replaced by the members of ``other`` (in order: weights,
         member indices, accuracies and cost curves); the configuration is this ensemble's."""
@@ -246,10 +251,9 @@ class Ensemble:
             merged[tuple(index)] = theirs
             return merged
 
-        return Ensemble(w1=put(self.w1, other.w1), b1=put(self.b1, other.b1), w2=put(self.w2, other.w2),
-                        b2=put(self.b2, other.b2), members=put(self.members, other.members),
-                        test_accuracy=put(self.test_accuracy, other.test_accuracy),
-                        curves=put(self.curves, other.curves, axis=1), config=dict(self.config),
+        arrays = {name: put(getattr(self, name), getattr(other, name), 1 if name == "curves" else 0)
+                  for name in self.MEMBER_ARRAYS}
+        return Ensemble(**arrays, config=dict(self.config),
                         hidden_w=tuple(put(w, o) for w, o in zip(self.hidden_w, other.hidden_w)),
                         hidden_b=tuple(put(b, o) for b, o in zip(self.hidden_b, other.hidden_b)))
 
@@ -275,7 +279,7 @@ class Ensemble:
         """Write the ensemble (weights, accuracies, curves, configuration) to an ``.npz``, atomically."""
         import json
 
-        arrays = {k: getattr(self, k) for k in ("w1", "b1", "w2", "b2", "members", "test_accuracy", "curves")}
+        arrays = {k: getattr(self, k) for k in self.MEMBER_ARRAYS}
         for i, (w, b) in enumerate(zip(self.hidden_w, self.hidden_b)):
             arrays[f"hidden_w{i}"], arrays[f"hidden_b{i}"] = w, b
         arrays["config"] = np.asarray(json.dumps(self.config))
@@ -408,12 +412,26 @@ def initial_parameters(seed: int, member: int, n_in: int, n_hidden: int, n_td: i
     """Member ``member``'s train/test split and initial weights, as :func:`train_ensemble` draws them:
     ``(train_idx, test_idx, [w1 (n_in, H), b1 (H,), w2 (H, 2), b2 (2,), then per further hidden layer
     w (H, H), b (H,)])``."""
-    rng = member_rng(seed, member)
-    order = rng.permutation(n_td)
-    n_train = n_td // 2
+    train, test, rng = member_split(seed, member, n_td)
     shapes = ((n_in, n_hidden), (n_hidden,), (n_hidden, 2), (2,)) + ((n_hidden, n_hidden), (n_hidden,)) * (hidden_layers - 1)
     weights = [rng.normal(0.0, init_std, size=s).astype(np.float32) for s in shapes]
-    return order[:n_train], order[n_train:], weights
+    return train, test, weights
+
+
+def member_split(seed: int, member: int, n_td: int) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """Member ``member``'s training and test halves of TD (indices; the first ``n_td // 2`` of a seeded permutation
+    are the training half) and its generator, positioned where the initial weights are drawn next."""
+    rng = member_rng(seed, member)
+    order = rng.permutation(n_td)
+    return order[: n_td // 2], order[n_td // 2:], rng
+
+
+def accuracy(ensemble: "Ensemble", data: TrainingData, half: str = "train") -> np.ndarray:
+    """Each member's accuracy on its own ``half`` ("train" or "test") of TD, shape ``(M,)``; the test half's is the η
+    that :func:`train_ensemble` records, the training half's the error the step scan minimizes (Sec. II)."""
+    seed, n_td = int(ensemble.config["seed"]), len(data.td_x)
+    rows = np.stack([member_split(seed, int(m), n_td)[0 if half == "train" else 1] for m in ensemble.members])
+    return _test_accuracy(ensemble, data, rows)
 
 
 #: A progress callback of :func:`train_ensemble`: ``progress(step, steps, terms)`` with ``terms (M, 3)``
@@ -588,7 +606,7 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
 
 
 def _test_accuracy(ensemble: "Ensemble", data: TrainingData, test_idx: np.ndarray) -> np.ndarray:
-    """η of each member on its own test rows ``test_idx (M, n_test)`` of TD, shape ``(M,)``."""
+    """Accuracy of each member on its own rows ``test_idx (M, n_rows)`` of TD (η on its test half), shape ``(M,)``."""
     predicted = np.argmax(ensemble.logits_per_member(data.td_x[test_idx]), axis=-1)
     truth = np.take_along_axis(data.td_y, test_idx, axis=1) if np.ndim(data.td_y) == 2 else data.td_y[test_idx]
     return (predicted == truth).mean(axis=1)

@@ -7,16 +7,24 @@ index ``m + attempt · RETRAIN_STRIDE``: its own initialization, split, batches 
 up to ``training.retrain_attempts`` times; one still failed then raises :class:`mblnn.errors.EnsembleError`, unless
 ``training.allow_failed_members`` keeps it. The ensemble's ``config`` records every retraining (``retrained``) and
 the networks kept failed (``failed_members``); the classification stores carry both into the summary table.
+
+``training.learning_rate: auto`` chooses the step by the paper's criterion, "optimal minimization of the error on
+the training data" (Sec. II), per ensemble (:func:`choose_step`): the steps of ``training.step_scan.grid`` are tried
+from the largest on the ensemble's first networks, each for the same path length λ × steps; the first step whose
+networks all reach ``min_accuracy`` on their own training halves is chosen, and the whole ensemble trains with it
+(the ensemble that fixed step gives). The scan is recorded (``step_scan``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mblnn.errors import EnsembleError
 from mblnn.learn.features import FeatureSettings, training_data
-from mblnn.learn.network import Ensemble, Progress, TrainingConfig, TrainingData, train_ensemble
+from mblnn.learn.network import Ensemble, Progress, TrainingConfig, TrainingData, accuracy, train_ensemble
 from mblnn.store.samples import open_sample_store
 
 #: member indices of retrained networks: attempt a of member m is member m + a · RETRAIN_STRIDE, beyond the indices of
@@ -34,8 +42,11 @@ def train_from_samples(paths: Sequence[str | os.PathLike], cut: int, training: d
     data = training_data(paths, settings, h_eth=training["h_eth"], h_mbl=training["h_mbl"],
                          edge_fraction=training["edge_fraction"], tr_max_spectra=training["tr_max_spectra"],
                          seed=training["seed"], trim_tr=training["trim_tr"])
-    ensemble = train_checked(data, range(training["members"]), TrainingConfig.from_training(training),
-                             min_accuracy=training["min_accuracy"], attempts=training["retrain_attempts"], progress=progress)
+    auto = training["learning_rate"] == "auto"
+    config = TrainingConfig.from_training({**training, "learning_rate": max(training["step_scan"]["grid"])} if auto else training)
+    ensemble = train_checked(data, range(training["members"]), config, min_accuracy=training["min_accuracy"],
+                             attempts=training["retrain_attempts"], progress=progress,
+                             step_scan=training["step_scan"] if auto else None)
     ensemble.config["data"] = {**settings.as_dict(), "h_eth": training["h_eth"], "h_mbl": training["h_mbl"],
                                "edge_fraction": training["edge_fraction"], "trim_tr": bool(training["trim_tr"]),
                                "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
@@ -46,12 +57,50 @@ def train_from_samples(paths: Sequence[str | os.PathLike], cut: int, training: d
     return ensemble
 
 
+def scan_steps(steps: int, rate: float, largest: float, max_steps: int) -> int:
+    """Optimizer steps at step size ``rate`` for the path length of ``steps`` steps at ``largest``:
+    ``steps · largest / rate`` rounded up, at most ``max_steps`` (never fewer than ``steps``)."""
+    if rate >= largest:
+        return steps
+    return max(steps, min(max_steps, math.ceil(steps * largest / rate - 1e-9)))
+
+
+def choose_step(data: TrainingData, members: Sequence[int], config: TrainingConfig, step_scan: dict,
+                min_accuracy: float) -> tuple[TrainingConfig, list[dict]]:
+    """``learning_rate: auto`` (module docstring): the configuration with the chosen step and its steps, and the
+    scan's record (per step tried: λ, steps, the accuracy of each of the ensemble's first ``step_scan["members"]``
+    networks on its own training half, whether its cost diverged, accepted). ``config.steps`` are the steps of the
+    largest step of the grid. When no step is accepted the smallest is used (its networks then face the
+    failed-network checks of :func:`train_checked`)."""
+    grid = sorted(step_scan["grid"], reverse=True)
+    first = list(members)[: step_scan["members"]]
+    record = []
+    for rate in grid:
+        trial = replace(config, learning_rate=float(rate), steps=scan_steps(config.steps, rate, grid[0], step_scan["max_steps"]))
+        trained = train_ensemble(data, members=first, config=trial)
+        on_training = accuracy(trained, data, "train")
+        diverged = trained.diverged()
+        accepted = bool(not diverged.any() and (on_training >= min_accuracy).all())
+        record.append({"learning_rate": float(rate), "steps": trial.steps, "train_accuracy": on_training.tolist(),
+                       "diverged": diverged.tolist(), "accepted": accepted})
+        if accepted:
+            break
+    return trial, record
+
+
 def train_checked(data: TrainingData, members: Sequence[int], config: TrainingConfig, min_accuracy: float,
-                  attempts: int, progress: Progress | None = None) -> Ensemble:
-    """:func:`mblnn.learn.network.train_ensemble`, then every failed network (:meth:`Ensemble.failed`) retrained from a
-    new initialization up to ``attempts`` times. ``config["retrained"]`` lists per original member index the failed
-    attempts (member index, η, whether its cost diverged) and the index kept; ``config["failed_members"]`` the
-    original indices of the networks that failed every attempt (kept as their last attempt)."""
+                  attempts: int, progress: Progress | None = None, step_scan: dict | None = None) -> Ensemble:
+    """:func:`mblnn.learn.network.train_ensemble` (with ``step_scan``: at the step :func:`choose_step` chooses), then
+    every failed network (:meth:`Ensemble.failed`) retrained from a new initialization up to ``attempts`` times.
+    ``config["retrained"]`` lists per original member index the failed attempts (member index, η, whether its cost
+    diverged) and the index kept; ``config["failed_members"]`` the original indices of the networks that failed every
+    attempt (kept as their last attempt); ``config["step_scan"]`` the scan (None for a fixed step)."""
+    scanned = None
+    if step_scan is not None:
+        # the whole ensemble then trains at the chosen step, as one program: exactly the ensemble a fixed
+        # learning_rate of that step gives (members trained in ensembles of other sizes agree only to float32
+        # rounding, which 2000 steps amplify for states near the boundary)
+        config, scanned = choose_step(data, members, config, step_scan, min_accuracy)
     ensemble = train_ensemble(data, members=members, config=config, progress=progress)
     history: dict[int, list[dict]] = {}
 
@@ -76,6 +125,7 @@ def train_checked(data: TrainingData, members: Sequence[int], config: TrainingCo
     ensemble.config["retrained"] = [{"member": original, "failed": tries, "kept": kept[original]}
                                     for original, tries in sorted(history.items())]
     ensemble.config["failed_members"] = sorted(int(ensemble.members[p]) % RETRAIN_STRIDE for p in still)
+    ensemble.config["step_scan"] = scanned
     return ensemble
 
 
@@ -89,6 +139,7 @@ def failure_message(ensemble: Ensemble, what: str, training: dict) -> str:
     return (f"{what}: {len(failed)} of {len(ensemble.members)} networks failed (test accuracy eta below "
             f"training.min_accuracy = {training['min_accuracy']}, or a cost that is not finite) after "
             f"{training['retrain_attempts']} retrainings from new initializations each: networks {listed}{more}. "
-            f"What to change: a smaller training.learning_rate (now {training['learning_rate']:g} with "
-            f"{training['optimizer']}), more training.steps (now {training['steps']}), or training.retrain_attempts; "
+            f"What to change: a smaller training.learning_rate (now {ensemble.config['learning_rate']:g} with "
+            f"{training['optimizer']}{', chosen by the step scan' if ensemble.config.get('step_scan') else ''}), more "
+            f"training.steps (now {ensemble.config['steps']}), or training.retrain_attempts; "
             f"or keep them with training.allow_failed_members: true (the summary and the report then flag them)")
