@@ -58,7 +58,8 @@ def test_report_embeds_figures_captions_and_the_summary(report, tmp_path):
 def test_report_flags_ensembles_kept_with_failed_networks(tmp_path):
     summary = tmp_path / "summary.csv"
     pd.DataFrame({"N": [12, 14, 14], "N_A": [6, 7, 6], "variant": ["main"] * 3, "eta_min": [0.9959, 0.4950, 1.0],
-                  "hbar_c": [1.9, float("nan"), 2.0], "learning_rate": [1e-4] * 3, "retrained_members": [1, 6, 0],
+                  "hbar_c": [1.9, float("nan"), 2.0], "learning_rate": [1e-4, 3e-5, 1e-4], "steps": [3500, 11667, 3500],
+                  "retrained_members": [1, 6, 0],
                   "failed_members": [0, 2, 0]}).to_csv(summary, index=False)
     page = write_report([figure(tmp_path / "phase_diagram.png", "red")], tmp_path / "report.html", summary=summary).read_text()
     assert "Failed networks kept</strong> (training.allow_failed_members): N = 14, N_A = 7, main: 2." in page
@@ -66,8 +67,8 @@ def test_report_flags_ensembles_kept_with_failed_networks(tmp_path):
     # beside the paper: the half-chain rows under the paper's values, with the step and the retrained networks
     beside = page[page.index("<h2>Beside the paper</h2>"):]
     cells = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", beside, re.S)]
-    assert cells[1:] == [["paper", "", "1", "2.8", "", "", ""], ["12", "main", "0.9959", "1.9", "0.0001", "1", "0"],
-                     ["14", "main", "0.495", "–", "0.0001", "6", "2"]]
+    assert cells[1:] == [["paper", "", "1", "2.8", "", "", "", ""], ["12", "main", "0.9959", "1.9", "0.0001", "3500", "1", "0"],
+                     ["14", "main", "0.495", "–", "3e-05", "11667", "6", "2"]]
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (make test installs it as root)")

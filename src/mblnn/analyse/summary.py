@@ -4,7 +4,8 @@ One row per (N, N_A, variant) of the classification stores, from the campaign's 
 is reread except for the networks' test accuracies):
 
 * ``eta_min``, ``eta_mean``: test accuracy η of the networks (Sec. IV: η = 1 in the paper);
-* ``learning_rate``: the step λ the ensemble trained with;
+* ``learning_rate``, ``steps``: the step λ the ensemble trained with (chosen by ``learning_rate: auto``) and its
+  number of steps;
 * ``retrained_members``, ``failed_members``: networks retrained from a new initialization because they failed
   (η below ``training.min_accuracy`` or a cost that diverged), and networks kept although they failed every attempt
   (only with ``training.allow_failed_members``; 0 otherwise, since such an ensemble fails its training job);
@@ -56,6 +57,7 @@ def campaign_summary(classifications: list[Classification], critical: pd.DataFra
                          "eta_min": float(np.min(c.group["test_accuracy"][:])),
                          "eta_mean": float(np.mean(c.group["test_accuracy"][:])),
                          "learning_rate": float(c.attrs.get("training", {}).get("learning_rate", np.nan)),
+                         "steps": float(c.attrs.get("training", {}).get("steps", np.nan)),
                          "retrained_members": len(c.attrs.get("training", {}).get("retrained", [])),
                          "failed_members": len(c.attrs.get("training", {}).get("failed_members", []))} for c in classifications])
     at = critical[np.isclose(critical["threshold"], threshold) & np.isclose(critical["fraction"], fraction)]

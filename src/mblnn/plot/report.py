@@ -40,7 +40,8 @@ PAPER = {
     "rho_inverse_hbar_c_u": ("ρ(1/h̄_c, ⟨|u|⟩)", "≈ 0.76", "N = 16, Fig. 3b"),
 }
 #: the ensembles' health beside the paper's numbers
-HEALTH = {"learning_rate": "step λ", "retrained_members": "networks retrained", "failed_members": "networks failed"}
+HEALTH = {"learning_rate": "step λ", "steps": "steps", "retrained_members": "networks retrained",
+          "failed_members": "networks failed"}
 
 
 def figure_caption(template: str, figure: str) -> str:
@@ -70,15 +71,18 @@ def _beside_paper_html(summary: pd.DataFrame) -> list[str]:
     where = "; ".join(f"{heading}: {source}" for c, (heading, _, source) in PAPER.items() if c in columns)
     return ["<h2>Beside the paper</h2>",
             f"<p>The half-chain ensembles of each N under the paper's values (first row; {html.escape(where)}), with "
-            "the ensembles' health: the step λ they trained with and the networks retrained because they failed "
+            "the ensembles' health: the step λ and the steps they trained with and the networks retrained because they failed "
             "(docs/learning.md).</p>",
             table.rename(columns=headings).to_html(index=False, border=0, classes="summary")]
 
 
 def _cell(value) -> str:
-    """A table cell as the summary shows it: 4 significant digits, a dash for a missing value."""
+    """A table cell: a whole number as such (steps, counts), other numbers to 4 significant digits, a dash for a
+    missing value."""
     if isinstance(value, (float, np.floating)):
-        return "–" if np.isnan(value) else f"{value:.4g}"
+        if np.isnan(value):
+            return "–"
+        return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
     return str(value)
 
 
