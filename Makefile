@@ -1,7 +1,9 @@
 # mblnn — the two commands of the README:
-#   make run    set up (once) and run the default local campaign
-#   make test   set up (once) and run the test suite
-# `make setup` is idempotent: it does nothing when .venv is up to date with pyproject.toml.
+#   make run    set up (once) and run the default local campaign (CONFIG=FILE... runs another campaign)
+#   make test   set up (once, everything) and run the test suite
+# `make setup` installs the Python stack (about a minute); `make setup-mpi` adds the MPI stack (PETSc/SLEPc built from
+# source, about 18 minutes once), which only the solvers under MPI use: `make run` installs it when its campaign
+# needs it (`mblnn check-config --stack`). Both are idempotent: nothing happens when .venv is up to date.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,10 +11,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mblnn-installed
 CORES ?= 2
+CONFIG ?=
 PYTEST_ARGS ?=
 
 # PETSc/SLEPc from PyPI source distributions, built against Debian's Open MPI, MUMPS, ScaLAPACK and
-# OpenBLAS (recipe verified in the project notes; ~15 min on 2 cores the first time, then pip's
+# OpenBLAS (recipe verified in the project notes; ~18 min on 2 cores the first time, then pip's
 # wheel cache makes it seconds). The four versions must agree in major.minor.
 PETSC_VERSION := 3.26.1
 APT_PACKAGES := libopenblas-dev libopenmpi-dev openmpi-bin gfortran libmumps-dev libscalapack-openmpi-dev patchelf pkg-config
@@ -28,48 +31,53 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: setup run test test-fast bench bench-full install-slurm-profile clean
+.PHONY: setup setup-mpi run test test-fast bench bench-full install-slurm-profile clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile $(MPI_STAMP)
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "[setup] mblnn and its Python dependencies (TensorFlow, Snakemake, zarr, ...) -- $$(date +%T)"
-	$(BIN)/python -m pip install --quiet -e '.[test,workflow,mpi,learning,analysis]'
+	$(BIN)/python -m pip install --quiet -e '.[test,workflow,learning,analysis]'
 	touch $(STAMP)
 
-# System libraries (Debian, as root; elsewhere they must already be there) and the MPI stack.
-$(MPI_STAMP):
+setup-mpi: $(MPI_STAMP)
+
+# System libraries (Debian, as root; elsewhere they must already be there) and the MPI stack, into the venv of
+# `make setup` (order-only: editing the Makefile or pyproject.toml reinstalls the Python stack, never rebuilds this).
+$(MPI_STAMP): | $(STAMP)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing system packages: $$missing (install them, e.g. with apt-get, as root)"; exit 1; fi; \
 	fi
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet setuptools wheel cython numpy
-	@echo "[setup] PETSc $(PETSC_VERSION) from source (about 10 minutes on 2 cores the first time; pip caches the wheel) -- $$(date +%T)"
+	@echo "[setup-mpi] PETSc $(PETSC_VERSION) from source (about 10 minutes on 2 cores the first time; pip caches the wheel) -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation petsc==$(PETSC_VERSION)
-	@echo "[setup] petsc4py -- $$(date +%T)"
+	@echo "[setup-mpi] petsc4py -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation petsc4py==$(PETSC_VERSION)
-	@echo "[setup] SLEPc (about 2 minutes) -- $$(date +%T)"
+	@echo "[setup-mpi] SLEPc (about 2 minutes) -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation slepc==$(PETSC_VERSION)
-	@echo "[setup] slepc4py, mpi4py -- $$(date +%T)"
+	@echo "[setup-mpi] slepc4py, mpi4py -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation slepc4py==$(PETSC_VERSION)
 	$(BIN)/python -m pip install --quiet --no-binary mpi4py mpi4py
-	@echo "[setup] MPI stack done -- $$(date +%T)"
+	@echo "[setup-mpi] MPI stack done -- $$(date +%T)"
 	touch $(MPI_STAMP)
 
 # A killed run's stale lock is removed first (never a live run's); damaged stores: `mblnn verify --remove-bad results/`.
 run: setup
+	@if [ "$$($(BIN)/mblnn check-config $(CONFIG) --stack)" = mpi ]; then \
+	  echo "[setup] this campaign runs samples under MPI: the MPI stack first (make setup-mpi)"; $(MAKE) --no-print-directory setup-mpi; fi
 	workflow/scripts/unlock-if-stale . $(BIN)/snakemake --profile profiles/local
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/local --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
 	@echo "done: open results/report.html (summary and figures); tables in results/tables (CSV, Parquet), figures in results/figures (PNG, PDF)"
 
 # The report test opens results/report.html in Debian's chromium, as a user would (skipped without it).
 TEST_APT_PACKAGES := chromium
 
-test: setup
+test: setup-mpi
 	@if ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "[setup] $(TEST_APT_PACKAGES) for the report test -- $$(date +%T)"; \
@@ -80,11 +88,11 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The development loop: library tests only (no MPI launcher, no Snakemake runs, no Slurm cluster, nothing slow).
-test-fast: setup
+test-fast: setup-mpi
 	$(BIN)/python -m pytest -q -m "not slow and not mpi and not workflow and not slurm" $(PYTEST_ARGS)
 
 # One command for the benchmarks; each prints ratios against a baseline measured in the same run.
-bench: setup
+bench: setup-mpi
 	$(BIN)/python bench/ed.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/shift_invert.py --sizes 16
@@ -93,7 +101,7 @@ bench: setup
 	$(BIN)/python bench/dag.py
 
 # The issue-sized runs (N = 16/18/20 shift-invert, full training benchmark): about 30 minutes.
-bench-full: setup
+bench-full: setup-mpi
 	$(BIN)/python bench/ed.py --full
 	$(BIN)/python bench/store.py --full
 	$(BIN)/python bench/shift_invert.py --full

@@ -15,6 +15,9 @@ min_version("9.0")  # pyproject.toml pins snakemake>=9,<10: the profiles and rul
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 
 from mblnn.config import ConfigError, campaign_files, check_fits_machine, cuts_for, load_config
+from mblnn.errors import InputError
+from mblnn.memory import available_memory_bytes
+from mblnn.stack import mpi_sizes, require_mpi_stack
 from campaign import *  # noqa: F401,F403 (the rules' vocabulary: paths, job lists, --config of each job, resources)
 
 # The campaign's configuration, by the one rule of mblnn.config.load_config (the same for `mblnn check-config` and
@@ -40,12 +43,16 @@ report: "workflow/report/workflow.rst"
 
 
 onstart:
-    # before the first job of a real run (not a dry-run): jobs that run on this machine must fit its memory
-    if workflow.local_exec:
-        try:
+    # before the first job of a real run (not a dry-run): jobs that run on this machine must fit its memory, and
+    # samples under MPI need the MPI stack in this environment (jobs inherit it; `make run` installs it when needed)
+    try:
+        if workflow.local_exec:
             check_fits_machine(config, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 10**6)
-        except ConfigError as error:
-            sys.exit(f"mblnn: {error}")
+        sizes = mpi_sizes(config, available_memory_bytes() if workflow.local_exec else float("inf"))
+        if sizes:
+            require_mpi_stack(f"this campaign (the samples of N = {', '.join(map(str, sizes))})")
+    except InputError as error:
+        sys.exit(f"mblnn: {error}")
 
 
 include: "workflow/rules/common.smk"

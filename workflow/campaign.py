@@ -20,9 +20,8 @@ from mblnn.model.disorder import hbar_key
 from mblnn.plot.figures import FIGURES
 from mblnn.solve import cost
 from mblnn.solve.mpi import tuned_options
+from mblnn.stack import MPI_SOLVERS
 
-#: solvers whose jobs run under an MPI launcher
-MPI_SOLVERS = ("dense_mpi", "shift_invert", "filter")
 TABLE_FORMATS = ("csv", "parquet")
 
 #: the stores' paths without their layout's suffix (:func:`store_suffix`)

@@ -109,6 +109,12 @@ def _check_config(args: argparse.Namespace) -> int:
         atomic_write(args.out, lambda temporary: temporary.write_text(record))
     if args.show:
         print(record, end="")
+    if args.stack:
+        from mblnn.memory import available_memory_bytes
+        from mblnn.stack import mpi_sizes
+
+        print("mpi" if mpi_sizes(config, available_memory_bytes()) else "python")
+        return 0
     print(f"{' + '.join(map(str, files))}{' + --config' if overrides else ''}: valid; sizes {config['sizes']}, "
           f"{len(config['hbar'])} hbar values, {config['realizations']} realizations, campaign {config['campaign']['type']}",
           file=sys.stderr if args.show else sys.stdout)
@@ -344,6 +350,8 @@ def _check_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show", action="store_true", help="print the resolved configuration (every key, defaults "
                         "included) as YAML that is itself a campaign file")
     parser.add_argument("--out", help="write that YAML to this file too (the workflow's results/campaign.yaml)")
+    parser.add_argument("--stack", action="store_true", help="print only the software the campaign needs on this "
+                        "machine: 'mpi' (a solver under MPI: PETSc/SLEPc, `make setup-mpi`) or 'python' (`make setup`)")
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:

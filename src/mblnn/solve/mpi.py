@@ -60,11 +60,11 @@ def _petsc():
     try:
         from petsc4py import PETSc
         from slepc4py import SLEPc
-    except ImportError as error:  # pragma: no cover - depends on the installation
-        raise InputError(
-            "the MPI solvers need petsc4py and slepc4py (installed by `make setup`; on clusters from "
-            "conda-forge or site modules, see envs/)"
-        ) from error
+    except ImportError as error:
+        from mblnn.stack import require_mpi_stack
+
+        require_mpi_stack("this solver (dense_mpi, shift_invert or filter)")
+        raise InputError(f"petsc4py/slepc4py are installed but do not import: {error}") from error
     return PETSc, SLEPc
 
 

@@ -1,0 +1,58 @@
+"""Which software stack a campaign needs: the Python stack always (TensorFlow, Snakemake, zarr, ...); the MPI stack
+(PETSc and SLEPc with petsc4py, slepc4py and mpi4py, built from source by ``make setup-mpi``) only for the solvers
+that run under MPI. A campaign or command that needs the MPI stack where it is missing stops with one line that says
+what is missing and how to install it, before any work.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from mblnn.errors import InputError
+
+#: solvers whose samples run under an MPI launcher with PETSc/SLEPc
+MPI_SOLVERS = ("dense_mpi", "shift_invert", "filter")
+#: the Python packages of the MPI stack
+MPI_PACKAGES = ("petsc4py", "slepc4py", "mpi4py")
+#: how the MPI stack is installed, and what it costs (docs/benchmarks.md: 18-20 minutes on 2 cores, measured twice)
+MPI_SETUP = ("`make setup-mpi` (Debian's Open MPI, MUMPS and ScaLAPACK, then PETSc/SLEPc with petsc4py, slepc4py and "
+             "mpi4py built from source: about 18 minutes on 2 cores, once)")
+
+
+def missing_mpi_packages() -> list[str]:
+    """The packages of the MPI stack that cannot be imported here (importing them starts neither PETSc nor MPI)."""
+    missing = []
+    for name in MPI_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def require_mpi_stack(what: str) -> None:
+    """Raise :class:`InputError` naming ``what`` needs the MPI stack, what is missing and the command that installs
+    it, if any of its packages is missing."""
+    missing = missing_mpi_packages()
+    if missing:
+        raise InputError(f"{what} needs the MPI stack, and {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                         f"not installed: install it with {MPI_SETUP}")
+
+
+def mpi_sizes(config: dict, memory_bytes: int) -> list[int]:
+    """Chain lengths of a validated campaign whose samples run under MPI: a solver of :data:`MPI_SOLVERS`, or ``auto``
+    where a dense diagonalization would not fit ``memory_bytes`` (``auto`` then picks shift-invert or the filter,
+    :func:`mblnn.sample.choose_solver`)."""
+    from mblnn.config import solver_for
+    from mblnn.model.basis import sector_dimension
+    from mblnn.solve.cost import dense_memory_bytes
+
+    sizes = []
+    for N in config["sizes"]:
+        solver = solver_for(config, N)
+        if solver == "auto":
+            dim = sector_dimension(N, config["model"]["sz"])
+            solver = "dense" if dense_memory_bytes(dim, config["dense"]["driver"]) <= memory_bytes else "shift_invert"
+        if solver in MPI_SOLVERS:
+            sizes.append(int(N))
+    return sizes
