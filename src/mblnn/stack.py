@@ -14,9 +14,9 @@ from mblnn.errors import InputError
 MPI_SOLVERS = ("dense_mpi", "shift_invert", "filter")
 #: the Python packages of the MPI stack
 MPI_PACKAGES = ("petsc4py", "slepc4py", "mpi4py")
-#: how the MPI stack is installed, and what it costs (docs/benchmarks.md: 18-20 minutes on 2 cores, measured twice)
+#: how the MPI stack is installed, and what it costs (README: 15.6-20 minutes on 2 cores, measured on three machines)
 MPI_SETUP = ("`make setup-mpi` (Debian's Open MPI, MUMPS and ScaLAPACK, then PETSc/SLEPc with petsc4py, slepc4py and "
-             "mpi4py built from source: about 18 minutes on 2 cores, once)")
+             "mpi4py built from source: about 16-20 minutes on 2 cores, once)")
 
 
 def missing_mpi_packages() -> list[str]:
