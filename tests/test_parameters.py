@@ -26,7 +26,7 @@ def test_dataclass_defaults_are_the_schemas():
     training = {f.name: f.default for f in dataclasses.fields(TrainingConfig)}
     for name in ("n_hidden", "hidden_layers", "steps", "batch", "cost_reduction", "optimizer", "init_std", "seed"):
         assert training[name] == default(f"training.{name}"), name
-    # learning_rate auto: a trainer's fixed step is the largest of the scan (mblnn.learn.train.choose_step)
+    # learning_rate auto: a trainer's fixed step is the largest of the scan (mblnn.learn.train.train_at_chosen_step)
     assert default("training.learning_rate") == "auto" and training["learning_rate"] == max(default("training.step_scan.grid"))
     main = default("training.variants")["main"]
     assert (training["delta"], training["mu"]) == (main["delta"], main["mu"])

@@ -9,10 +9,10 @@ up to ``training.retrain_attempts`` times; one still failed then raises :class:`
 the networks kept failed (``failed_members``); the classification stores carry both into the summary table.
 
 ``training.learning_rate: auto`` chooses the step by the paper's criterion, "optimal minimization of the error on
-the training data" (Sec. II), per ensemble (:func:`choose_step`): the steps of ``training.step_scan.grid`` are tried
+the training data" (Sec. II), per ensemble (:func:`train_at_chosen_step`): the steps of ``training.step_scan.grid`` are tried
 from the largest on the ensemble's first networks, each for the same path length λ × steps; the first step whose
-networks all reach ``min_accuracy`` on their own training halves is chosen, and the whole ensemble trains with it
-(the ensemble that fixed step gives). The scan is recorded (``step_scan``).
+networks all reach ``min_accuracy`` on their own training halves without diverging trains the whole ensemble, and is
+chosen if none of its networks fails (else the next step is tried). The scan is recorded (``step_scan``).
 """
 
 from __future__ import annotations
@@ -65,43 +65,52 @@ def scan_steps(steps: int, rate: float, largest: float, max_steps: int) -> int:
     return max(steps, min(max_steps, math.ceil(steps * largest / rate - 1e-9)))
 
 
-def choose_step(data: TrainingData, members: Sequence[int], config: TrainingConfig, step_scan: dict,
-                min_accuracy: float) -> tuple[TrainingConfig, list[dict]]:
-    """``learning_rate: auto`` (module docstring): the configuration with the chosen step and its steps, and the
-    scan's record (per step tried: λ, steps, the accuracy of each of the ensemble's first ``step_scan["members"]``
-    networks on its own training half, whether its cost diverged, accepted). ``config.steps`` are the steps of the
-    largest step of the grid. When no step is accepted the smallest is used (its networks then face the
-    failed-network checks of :func:`train_checked`)."""
+def train_at_chosen_step(data: TrainingData, members: Sequence[int], config: TrainingConfig, step_scan: dict,
+                         min_accuracy: float, progress: Progress | None = None) -> tuple[TrainingConfig, Ensemble, list[dict]]:
+    """``learning_rate: auto`` (module docstring): the configuration of the chosen step (and its steps), the ensemble
+    trained with it, and the scan's record. Per step of the grid, from the largest: the ensemble's first
+    ``step_scan["members"]`` networks train for the same path length; if each classifies its own training half with
+    accuracy >= ``min_accuracy`` and none diverged (:meth:`Ensemble.diverged`), the whole ensemble trains with that
+    step, and the step is chosen if none of its networks failed (:meth:`Ensemble.failed`); otherwise the next step is
+    tried. The smallest step's ensemble is kept whatever it gives (its failed networks then face the retraining of
+    :func:`train_checked`). Recorded per step tried: λ, steps, the scan networks' training-half accuracies and
+    divergences, the failed networks of the whole ensemble (when it trained), accepted. ``config.steps`` are the steps
+    of the largest step of the grid."""
     grid = sorted(step_scan["grid"], reverse=True)
-    first = list(members)[: step_scan["members"]]
+    members = list(members)
     record = []
     for rate in grid:
         trial = replace(config, learning_rate=float(rate), steps=scan_steps(config.steps, rate, grid[0], step_scan["max_steps"]))
-        trained = train_ensemble(data, members=first, config=trial)
-        on_training = accuracy(trained, data, "train")
-        diverged = trained.diverged()
-        accepted = bool(not diverged.any() and (on_training >= min_accuracy).all())
-        record.append({"learning_rate": float(rate), "steps": trial.steps, "train_accuracy": on_training.tolist(),
-                       "diverged": diverged.tolist(), "accepted": accepted})
-        if accepted:
-            break
-    return trial, record
+        scanned = train_ensemble(data, members=members[: step_scan["members"]], config=trial)
+        on_training, diverged = accuracy(scanned, data, "train"), scanned.diverged()
+        entry = {"learning_rate": float(rate), "steps": trial.steps, "train_accuracy": on_training.tolist(),
+                 "diverged": diverged.tolist(), "ensemble_failed": None, "accepted": False}
+        record.append(entry)
+        if (diverged.any() or (on_training < min_accuracy).any()) and rate != grid[-1]:
+            continue
+        # the whole ensemble as one program: exactly the ensemble a fixed learning_rate of this step gives (members
+        # trained in ensembles of other sizes agree only to float32 rounding, which training amplifies)
+        ensemble = train_ensemble(data, members=members, config=trial, progress=progress)
+        entry["ensemble_failed"] = [int(ensemble.members[p]) for p in ensemble.failed(min_accuracy)]
+        entry["accepted"] = not entry["ensemble_failed"]
+        if entry["accepted"] or rate == grid[-1]:
+            return trial, ensemble, record
+    raise AssertionError("unreachable: the smallest step always returns")
 
 
 def train_checked(data: TrainingData, members: Sequence[int], config: TrainingConfig, min_accuracy: float,
                   attempts: int, progress: Progress | None = None, step_scan: dict | None = None) -> Ensemble:
-    """:func:`mblnn.learn.network.train_ensemble` (with ``step_scan``: at the step :func:`choose_step` chooses), then
+    """:func:`mblnn.learn.network.train_ensemble` (with ``step_scan``: at the step :func:`train_at_chosen_step`
+    chooses), then
     every failed network (:meth:`Ensemble.failed`) retrained from a new initialization up to ``attempts`` times.
     ``config["retrained"]`` lists per original member index the failed attempts (member index, η, whether its cost
     diverged) and the index kept; ``config["failed_members"]`` the original indices of the networks that failed every
     attempt (kept as their last attempt); ``config["step_scan"]`` the scan (None for a fixed step)."""
     scanned = None
-    if step_scan is not None:
-        # the whole ensemble then trains at the chosen step, as one program: exactly the ensemble a fixed
-        # learning_rate of that step gives (members trained in ensembles of other sizes agree only to float32
-        # rounding, which 2000 steps amplify for states near the boundary)
-        config, scanned = choose_step(data, members, config, step_scan, min_accuracy)
-    ensemble = train_ensemble(data, members=members, config=config, progress=progress)
+    if step_scan is None:
+        ensemble = train_ensemble(data, members=members, config=config, progress=progress)
+    else:
+        config, ensemble, scanned = train_at_chosen_step(data, members, config, step_scan, min_accuracy, progress)
     history: dict[int, list[dict]] = {}
 
     def record(positions) -> None:
