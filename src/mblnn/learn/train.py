@@ -2,7 +2,7 @@
 resolved ``training`` section (:func:`mblnn.config.variant_training`; every key has its default in the schema).
 
 No ensemble with failed networks leaves here unannounced: a network whose test accuracy η is below
-``training.min_accuracy`` or whose cost or weights are not finite is retrained from a new initialization (member
+``training.min_accuracy`` or that diverged (:meth:`Ensemble.diverged`) is retrained from a new initialization (member
 index ``m + attempt · RETRAIN_STRIDE``: its own initialization, split, batches and dropout, the same on every rerun),
 up to ``training.retrain_attempts`` times; one still failed then raises :class:`mblnn.errors.EnsembleError`, unless
 ``training.allow_failed_members`` keeps it. The ensemble's ``config`` records every retraining (``retrained``) and
@@ -100,9 +100,8 @@ def train_at_chosen_step(data: TrainingData, members: Sequence[int], config: Tra
 
 def train_checked(data: TrainingData, members: Sequence[int], config: TrainingConfig, min_accuracy: float,
                   attempts: int, progress: Progress | None = None, step_scan: dict | None = None) -> Ensemble:
-    """:func:`mblnn.learn.network.train_ensemble` (with ``step_scan``: at the step :func:`train_at_chosen_step`
-    chooses), then
-    every failed network (:meth:`Ensemble.failed`) retrained from a new initialization up to ``attempts`` times.
+    """:func:`mblnn.learn.network.train_ensemble` (with ``step_scan``: at the step :func:`train_at_chosen_step` chooses),
+    then every failed network (:meth:`Ensemble.failed`) retrained from a new initialization up to ``attempts`` times.
     ``config["retrained"]`` lists per original member index the failed attempts (member index, η, whether its cost
     diverged) and the index kept; ``config["failed_members"]`` the original indices of the networks that failed every
     attempt (kept as their last attempt); ``config["step_scan"]`` the scan (None for a fixed step)."""
@@ -146,7 +145,7 @@ def failure_message(ensemble: Ensemble, what: str, training: dict) -> str:
                        f"{', cost diverged' if diverged[p] else ''})" for p in failed[:20])
     more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""
     return (f"{what}: {len(failed)} of {len(ensemble.members)} networks failed (test accuracy eta below "
-            f"training.min_accuracy = {training['min_accuracy']}, or a cost that is not finite) after "
+            f"training.min_accuracy = {training['min_accuracy']}, or a diverged cost) after "
             f"{training['retrain_attempts']} retrainings from new initializations each: networks {listed}{more}. "
             f"What to change: a smaller training.learning_rate (now {ensemble.config['learning_rate']:g} with "
             f"{training['optimizer']}{', chosen by the step scan' if ensemble.config.get('step_scan') else ''}), more "
