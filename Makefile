@@ -2,7 +2,7 @@
 #   make run    set up (once) and run the default local campaign (CONFIG=FILE... runs another campaign)
 #   make test   set up (once, everything) and run the test suite
 # `make setup` installs the Python stack (about a minute); `make setup-mpi` adds the MPI stack (PETSc/SLEPc built from
-# source, about 18 minutes once), which only the solvers under MPI use: `make run` installs it when its campaign
+# source, about 16-20 minutes once), which only the solvers under MPI use: `make run` installs it when its campaign
 # needs it (`mblnn check-config --stack`). Both are idempotent: nothing happens when .venv is up to date.
 
 SHELL := /bin/bash
@@ -15,7 +15,7 @@ CONFIG ?=
 PYTEST_ARGS ?=
 
 # PETSc/SLEPc from PyPI source distributions, built against Debian's Open MPI, MUMPS, ScaLAPACK and
-# OpenBLAS (recipe verified in the project notes; ~18 min on 2 cores the first time, then pip's
+# OpenBLAS (recipe verified in the project notes; 16-20 min on 2 cores the first time, then pip's
 # wheel cache makes it seconds). The four versions must agree in major.minor.
 PETSC_VERSION := 3.26.1
 APT_PACKAGES := libopenblas-dev libopenmpi-dev openmpi-bin gfortran libmumps-dev libscalapack-openmpi-dev patchelf pkg-config

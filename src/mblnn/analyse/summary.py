@@ -48,18 +48,22 @@ def gap_ratio_midpoint(levels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["N", "r_midpoint"])
 
 
+def _ensemble_row(c: Classification) -> dict:
+    """An ensemble's key, its networks' test accuracies and its health (step, steps, retrained and failed networks,
+    as its training recorded them; missing in stores written before they were recorded)."""
+    eta, training = c.group["test_accuracy"][:], c.attrs.get("training", {})
+    return {"N": c.N, "N_A": int(c.attrs["cut"]), "variant": str(c.attrs.get("variant", "main")),
+            "eta_min": float(np.min(eta)), "eta_mean": float(np.mean(eta)),
+            "learning_rate": float(training.get("learning_rate", np.nan)), "steps": float(training.get("steps", np.nan)),
+            "retrained_members": len(training.get("retrained", [])), "failed_members": len(training.get("failed_members", []))}
+
+
 def campaign_summary(classifications: list[Classification], critical: pd.DataFrame, levels: pd.DataFrame,
                      transition: pd.DataFrame, consistency: pd.DataFrame, h_eth: float, h_mbl: float,
                      threshold: float = default("analysis.threshold"), fraction: float = default("analysis.critical_fraction")) -> pd.DataFrame:
     """The headline table (module docstring) from the opened classification stores and the tables
     ``critical_field``, ``level_statistics``, ``transition_region`` and ``consistency_summary``."""
-    eta = pd.DataFrame([{"N": c.N, "N_A": int(c.attrs["cut"]), "variant": str(c.attrs.get("variant", "main")),
-                         "eta_min": float(np.min(c.group["test_accuracy"][:])),
-                         "eta_mean": float(np.mean(c.group["test_accuracy"][:])),
-                         "learning_rate": float(c.attrs.get("training", {}).get("learning_rate", np.nan)),
-                         "steps": float(c.attrs.get("training", {}).get("steps", np.nan)),
-                         "retrained_members": len(c.attrs.get("training", {}).get("retrained", [])),
-                         "failed_members": len(c.attrs.get("training", {}).get("failed_members", []))} for c in classifications])
+    eta = pd.DataFrame([_ensemble_row(c) for c in classifications])
     at = critical[np.isclose(critical["threshold"], threshold) & np.isclose(critical["fraction"], fraction)]
     columns = {"hbar_c": "hbar_c", "hbar_c_err": "hbar_c_err", "at_edge": "hbar_c_at_edge", "hbar_c_grid": "hbar_c_grid",
                "realization_mean": "hbar_c_realizations", "realization_std": "hbar_c_realizations_std"}

@@ -274,8 +274,8 @@ class Ensemble:
         return bad
 
     def failed(self, min_accuracy: float) -> np.ndarray:
-        """Positions of the members that failed: test accuracy η below ``min_accuracy`` (or not finite), or a cost
-        or weight that is not finite (:meth:`diverged`)."""
+        """Positions of the members that failed: test accuracy η below ``min_accuracy`` (or not finite), or a diverged
+        training (:meth:`diverged`)."""
         accuracy = np.asarray(self.test_accuracy, dtype=float)
         return np.flatnonzero(self.diverged() | ~(accuracy >= min_accuracy))
 
@@ -440,7 +440,7 @@ def accuracy(ensemble: "Ensemble", data: TrainingData, half: str = "train") -> n
     that :func:`train_ensemble` records, the training half's the error the step scan minimizes (Sec. II)."""
     seed, n_td = int(ensemble.config["seed"]), len(data.td_x)
     rows = np.stack([member_split(seed, int(m), n_td)[0 if half == "train" else 1] for m in ensemble.members])
-    return _test_accuracy(ensemble, data, rows)
+    return _accuracy_on_rows(ensemble, data, rows)
 
 
 #: A progress callback of :func:`train_ensemble`: ``progress(step, steps, terms)`` with ``terms (M, 3)``
@@ -518,7 +518,7 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig,
     ensemble = Ensemble(w1=values[0], b1=values[1], w2=values[-2], b2=values[-1], members=members,
                         hidden_w=tuple(values[2:-2:2]), hidden_b=tuple(values[3:-2:2]),
                         curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
-    ensemble.test_accuracy = _test_accuracy(ensemble, data, test_idx)
+    ensemble.test_accuracy = _accuracy_on_rows(ensemble, data, test_idx)
     return ensemble
 
 
@@ -610,11 +610,11 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
     ensemble = Ensemble(w1=np.ascontiguousarray(per_unit[:, :, :n_in].transpose(0, 2, 1)), b1=per_unit[:, :, n_in].copy(),
                         w2=units_out.numpy().reshape(M, H, 2), b2=b2.numpy(), members=members,
                         curves=np.stack(curves), config={**asdict(config), "n_in": n_in})
-    ensemble.test_accuracy = _test_accuracy(ensemble, data, np.stack(test_idx))
+    ensemble.test_accuracy = _accuracy_on_rows(ensemble, data, np.stack(test_idx))
     return ensemble
 
 
-def _test_accuracy(ensemble: "Ensemble", data: TrainingData, test_idx: np.ndarray) -> np.ndarray:
+def _accuracy_on_rows(ensemble: "Ensemble", data: TrainingData, test_idx: np.ndarray) -> np.ndarray:
     """Accuracy of each member on its own rows ``test_idx (M, n_rows)`` of TD (η on its test half), shape ``(M,)``."""
     predicted = np.argmax(ensemble.logits_per_member(data.td_x[test_idx]), axis=-1)
     truth = np.take_along_axis(data.td_y, test_idx, axis=1) if np.ndim(data.td_y) == 2 else data.td_y[test_idx]
