@@ -47,7 +47,7 @@ def train_memory_bytes(spectra: int, n_in: int, members: int, n_hidden: int) -> 
 def train_member_steps(training: dict) -> int:
     """Optimizer steps summed over the networks of one training job (a variant's resolved ``training`` section):
     members × steps, and with ``learning_rate: auto`` the step scan at its worst (every step of the grid tried on
-    ``step_scan.members`` networks and on the whole ensemble). Retrainings of failed networks are not
+    the whole ensemble, every step but the smallest first on ``step_scan.members`` networks). Retrainings of failed networks are not
     counted (a job that runs out of time is retried with twice the time)."""
     from mblnn.learn.train import scan_steps
 
@@ -57,7 +57,7 @@ def train_member_steps(training: dict) -> int:
     scan = training["step_scan"]
     grid = sorted(scan["grid"], reverse=True)
     per_step = [scan_steps(steps, rate, grid[0], scan["max_steps"]) for rate in grid]
-    return (min(scan["members"], members) + members) * sum(per_step)
+    return min(scan["members"], members) * sum(per_step[:-1]) + members * sum(per_step)
 
 
 def train_seconds(steps: int, members: int, n_in: int, n_hidden: int, samples: int = 0) -> float:

@@ -73,29 +73,41 @@ def train_at_chosen_step(data: TrainingData, members: Sequence[int], config: Tra
     accuracy >= ``min_accuracy`` and none diverged (:meth:`Ensemble.diverged`), the whole ensemble trains with that
     step, and the step is chosen if none of its networks failed (:meth:`Ensemble.failed`); otherwise the next step is
     tried. The smallest step's ensemble is kept whatever it gives (its failed networks then face the retraining of
-    :func:`train_checked`). Recorded per step tried: λ, steps, the scan networks' training-half accuracies and
+    :func:`train_checked`); there the first networks' record is read from that ensemble. Recorded per step tried: λ, steps, the scan networks' training-half accuracies and
     divergences, the failed networks of the whole ensemble (when it trained), accepted. ``config.steps`` are the steps
     of the largest step of the grid."""
     grid = sorted(step_scan["grid"], reverse=True)
     members = list(members)
     record = []
+    first = slice(0, step_scan["members"])
     for rate in grid:
         trial = replace(config, learning_rate=float(rate), steps=scan_steps(config.steps, rate, grid[0], step_scan["max_steps"]))
-        scanned = train_ensemble(data, members=members[: step_scan["members"]], config=trial)
-        on_training, diverged = accuracy(scanned, data, "train"), scanned.diverged()
-        entry = {"learning_rate": float(rate), "steps": trial.steps, "train_accuracy": on_training.tolist(),
-                 "diverged": diverged.tolist(), "ensemble_failed": None, "accepted": False}
-        record.append(entry)
-        if (diverged.any() or (on_training < min_accuracy).any()) and rate != grid[-1]:
-            continue
+        last = rate == grid[-1]
+        # the smallest step trains the whole ensemble whatever its first networks do: they are read from it, not
+        # trained twice
+        scanned = None if last else train_ensemble(data, members=members[first], config=trial)
+        if scanned is not None:
+            on_training, diverged = accuracy(scanned, data, "train"), scanned.diverged()
+            if diverged.any() or (on_training < min_accuracy).any():
+                record.append(_scan_entry(trial, on_training, diverged, None))
+                continue
         # the whole ensemble as one program: exactly the ensemble a fixed learning_rate of this step gives (members
         # trained in ensembles of other sizes agree only to float32 rounding, which training amplifies)
         ensemble = train_ensemble(data, members=members, config=trial, progress=progress)
-        entry["ensemble_failed"] = [int(ensemble.members[p]) for p in ensemble.failed(min_accuracy)]
-        entry["accepted"] = not entry["ensemble_failed"]
-        if entry["accepted"] or rate == grid[-1]:
+        if last:
+            on_training, diverged = accuracy(ensemble, data, "train")[first], ensemble.diverged()[first]
+        failed = [int(ensemble.members[p]) for p in ensemble.failed(min_accuracy)]
+        record.append(_scan_entry(trial, on_training, diverged, failed))
+        if not failed or last:
             return trial, ensemble, record
     raise AssertionError("unreachable: the smallest step always returns")
+
+
+def _scan_entry(trial: TrainingConfig, on_training, diverged, ensemble_failed: list[int] | None) -> dict:
+    """One step of the scan's record: λ, steps, the first networks' training-half accuracies and divergences, the
+    failed networks of the whole ensemble (None when it did not train), accepted."""
+    return {"learning_rate": float(trial.learning_rate), "steps": trial.steps, "train_accuracy": on_training.tolist(),
+            "diverged": diverged.tolist(), "ensemble_failed": ensemble_failed, "accepted": ensemble_failed == []}
 
 
 def train_checked(data: TrainingData, members: Sequence[int], config: TrainingConfig, min_accuracy: float,
