@@ -52,6 +52,28 @@ def test_methods_and_chunking_agree(chain12):
     assert gram.spectrum.max() <= -np.log(LAMBDA_FLOOR["gram"]) + 1e-12
 
 
+def test_rho_float64_keeps_the_rounding_noise():
+    """Deep in the MBL regime (h̄ = 12, N = 12) most of the half-chain block's λ lie below 1e-16. ``rho_float64``
+    agrees with the SVD to the eigensolver's absolute accuracy (a few ε_mach · λ_max) everywhere, and below that
+    gives rounding noise: finite, far from the SVD's value in relative terms, different from state to state — not
+    the constant plateau of ``gram``."""
+    basis = SectorBasis.build(12)
+    spectrum = diagonalize_dense(hamiltonian(basis, 12.0 * np.random.default_rng(5).uniform(-1, 1, 12)))
+    middle = spectrum.vectors[:, 300:600]
+    svd = entanglement(middle, basis, [6], method="svd")[6].spectrum
+    noisy = entanglement(middle, basis, [6], method="rho_float64")[6].spectrum
+    gram = entanglement(middle, basis, [6], method="gram")[6].spectrum
+    np.testing.assert_allclose(np.exp(-noisy), np.exp(-svd), rtol=0, atol=10 * np.finfo(float).eps)
+    assert np.all(np.isfinite(noisy)) and np.all(np.diff(noisy, axis=1) >= 0)
+    assert np.all(noisy <= -np.log(LAMBDA_FLOOR["rho_float64"]) + 1e-12)
+    below = svd > -np.log(1e-16)
+    assert below.mean() > 0.3, "the test needs states with levels below the double-precision resolution"
+    deep = svd > -np.log(1e-24)
+    assert np.median(np.abs(noisy[deep] - svd[deep])) > np.log(10), "below ~1e-20 the float64 values are noise"
+    assert np.unique(np.round(noisy[below], 6)).size > 0.5 * below.sum()
+    assert np.mean(gram[below] == -np.log(LAMBDA_FLOOR["gram"])) > 0.95  # gram's plateau at -ln ε_mach
+
+
 def test_product_state():
     """A Néel product state has S = 0, Schmidt gap 1 and one λ = 1 in its own block only."""
     basis = SectorBasis.build(8)

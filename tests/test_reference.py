@@ -32,7 +32,7 @@ def test_entanglement_agrees(pair):
     N, cuts, ref_energies, ref_vectors, basis, ours = pair
     assert np.min(np.diff(ref_energies)) > 1e-8, "random fields should leave no degeneracy"
     states = np.arange(0, basis.dim, max(1, basis.dim // 40))  # the reference is O(4^N) per state
-    for method in ("svd", "gram"):
+    for method in ("svd", "gram", "rho_float64"):
         results = entanglement(ours.vectors[:, states], basis, cuts, method=method, return_rho_spectrum=True)
         for N_A in cuts:
             cut = results[N_A]

@@ -23,6 +23,12 @@ method's floor (exact zeros of rank-deficient blocks and tiny negative values fr
 included) is set to the floor, so ξ is finite, at most -ln(floor) (72.1 for svd, 36.0 for gram),
 and levels beyond the resolution form a constant plateau instead of noise.
 
+``"rho_float64"`` takes the eigenvalues of the ρ_A block (M M^T) from LAPACK's symmetric eigensolver in
+float64 as they come, as the paper's double-precision arithmetic gave them: λ below ~1e-16 are rounding
+noise of order ε_mach·λ_max, of either sign and different for every state. ξ = -ln|λ| (the size of the
+noise; |λ| below ε_mach², i.e. exact zeros, is set to ε_mach² so ξ ≤ 72.1), sorted ascending. Entropy,
+Schmidt gap and trace are those of ``"gram"``.
+
 All work is vectorized over eigenstates in chunks (batched LAPACK through numpy's stacked
 ``linalg`` routines, chunks spread over threads); Python loops run only over cuts, S^z_A blocks and
 chunks.
@@ -43,9 +49,9 @@ from threadpoolctl import threadpool_limits
 from mblnn.model.basis import SectorBasis, popcount
 from mblnn.errors import InputError
 
-METHODS = ("svd", "gram")
+METHODS = ("svd", "gram", "rho_float64")
 _EPS = np.finfo(np.float64).eps
-LAMBDA_FLOOR = {"svd": _EPS**2, "gram": _EPS}
+LAMBDA_FLOOR = {"svd": _EPS**2, "gram": _EPS, "rho_float64": _EPS**2}
 
 #: Target size of the per-chunk copy of eigenvector amplitudes (bytes); bounds the extra memory.
 _CHUNK_BYTES = 64 * 2**20
@@ -167,7 +173,8 @@ def entanglement(
     cuts:
         The N_A values (1 ≤ N_A ≤ N-1).
     method:
-        ``"svd"`` (default, λ resolved to ε_mach²) or ``"gram"`` (λ resolved to ε_mach).
+        ``"svd"`` (default, λ resolved to ε_mach²), ``"gram"`` (λ resolved to ε_mach) or ``"rho_float64"`` (the
+        ρ_A block's float64 eigenvalues with their rounding noise, ξ = -ln|λ|; module docstring).
     return_rho_spectrum:
         Also return the full ρ_A spectrum per state (for checks; memory n_states × 2^N_A).
     chunk:
@@ -207,8 +214,13 @@ def entanglement(
             stop = min(start + chunk, n_states)
             amplitudes = np.ascontiguousarray(states_first[start:stop])
             lambdas = [_block_lambdas(amplitudes, rows, method) for rows in blocks.rows]
-            largest = np.maximum(lambdas[blocks.largest], floor)
-            spectrum[start:stop, : largest.shape[1]] = -np.log(largest)
+            if method == "rho_float64":
+                # the noise's size, not a plateau: the order of the unresolved levels is the noise's own
+                largest = np.maximum(np.abs(lambdas[blocks.largest]), floor)
+                spectrum[start:stop, : largest.shape[1]] = np.sort(-np.log(largest), axis=1)
+            else:
+                largest = np.maximum(lambdas[blocks.largest], floor)
+                spectrum[start:stop, : largest.shape[1]] = -np.log(largest)
             spectrum[start:stop, largest.shape[1] :] = -np.log(floor)  # rank-deficient block
             everything = np.concatenate(lambdas, axis=1)
             top_two = -np.partition(-everything, 1, axis=1)[:, :2] if everything.shape[1] > 1 else np.pad(everything, ((0, 0), (0, 1)))
