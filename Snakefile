@@ -14,10 +14,10 @@ min_version("9.0")  # pyproject.toml pins snakemake>=9,<10: the profiles and rul
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 
-from mblnn.config import ConfigError, campaign_files, check_fits_machine, cuts_for, load_config
+from mblnn.config import ConfigError, campaign_files, check_fits_machine, cuts_for, load_config, mpi_sizes
 from mblnn.errors import InputError
 from mblnn.memory import available_memory_bytes
-from mblnn.stack import mpi_sizes, require_mpi_stack
+from mblnn.stack import require_mpi_stack
 from campaign import *  # noqa: F401,F403 (the rules' vocabulary: paths, job lists, --config of each job, resources)
 
 # The campaign's configuration, by the one rule of mblnn.config.load_config (the same for `mblnn check-config` and
@@ -32,8 +32,7 @@ from campaign import *  # noqa: F401,F403 (the rules' vocabulary: paths, job lis
 CAMPAIGN_FILES = campaign_files(workflow.overwrite_configfiles, os.path.join(workflow.basedir, "config", "config.yaml"))
 CAMPAIGN_OVERRIDES = dict(workflow.config_settings.config)
 try:
-    _resolved = load_config(*CAMPAIGN_FILES, overrides=CAMPAIGN_OVERRIDES,
-                            schema_path=workflow.source_path("workflow/schemas/config.schema.yaml"))
+    _resolved = load_config(*CAMPAIGN_FILES, overrides=CAMPAIGN_OVERRIDES)  # the package's schema
 except ConfigError as error:
     sys.exit(f"mblnn: {error}\n(check the campaign alone: mblnn check-config {' '.join(map(str, CAMPAIGN_FILES))})")
 config.clear()

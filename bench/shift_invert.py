@@ -28,7 +28,7 @@ NEV, TARGET, HBAR, SEED = 100, 0.5, 3.0, 1
 
 def tuned(N: int) -> dict:
     """The default per-N settings of shift_invert.tuning for N (MUMPS block low-rank from N = 18)."""
-    from mblnn.config import default
+    from mblnn.schema import default
     from mblnn.solve.mpi import tuned_options
 
     return tuned_options(default("shift_invert.tuning"), N)[1]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from mblnn.cli import build_parser
-from mblnn.config import _schema, default
+from mblnn.schema import default, load_schema as _schema
 from mblnn.learn.features import FeatureSettings
 from mblnn.learn.network import TrainingConfig
 

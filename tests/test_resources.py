@@ -1,7 +1,6 @@
 """Per-job requests and retries by cause: the cost models behind every rule's mem_mb and runtime, the Slurm failure
 causes read from job output, and what a retry asks for after each (workflow/campaign.py, mblnn.slurm)."""
 
-import os
 import time
 from types import SimpleNamespace
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mblnn.config import load_config, validate_config
-from mblnn.stack import MPI_PACKAGES, mpi_sizes
+from mblnn.config import mpi_sizes
+from mblnn.stack import MPI_PACKAGES
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -1,6 +1,5 @@
 """The real Snakemake workflow, run in a temporary directory on a tiny campaign."""
 
-import json
 import os
 import re
 import subprocess

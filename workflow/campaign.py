@@ -16,7 +16,7 @@ from mblnn.analyse.registry import TABLES, config_subset
 from mblnn.config import cuts_for, default, solver_for, variant_training
 from mblnn.model.basis import sector_dimension
 from mblnn import slurm
-from mblnn.model.disorder import hbar_key
+from mblnn.hbar import hbar_key
 from mblnn.plot.figures import FIGURES
 from mblnn.solve import cost
 from mblnn.solve.mpi import tuned_options

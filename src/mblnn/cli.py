@@ -2,7 +2,7 @@
 
 Every setting with a home in the campaign config comes in through ``--config JSON``: the config sections the
 command uses (``{"training": {"steps": 100}}``), validated against the schema, which fills in every default
-(workflow/schemas/config.schema.yaml is the one place defaults are written). The rules pass exactly the keys a
+(src/mblnn/schemas/config.schema.yaml is the one place defaults are written). The rules pass exactly the keys a
 job depends on, so Snakemake's params trigger reruns a job when, and only when, one of them changes. What is not
 a config setting (the sample's N, h̄ and realization, the cut, input and output paths) is an option of its own.
 
@@ -111,7 +111,7 @@ def _check_config(args: argparse.Namespace) -> int:
         print(record, end="")
     if args.stack:
         from mblnn.memory import available_memory_bytes
-        from mblnn.stack import mpi_sizes
+        from mblnn.config import mpi_sizes
 
         print("mpi" if mpi_sizes(config, available_memory_bytes()) else "python")
         return 0

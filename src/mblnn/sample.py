@@ -12,8 +12,9 @@ import numpy as np
 
 from mblnn import __version__
 from mblnn.model.basis import SectorBasis, n_up_for_sector, sector_dimension
-from mblnn.model.disorder import check_hbar, explicit_fields, random_fields
-from mblnn.config import default
+from mblnn.hbar import check_hbar
+from mblnn.model.disorder import explicit_fields, random_fields
+from mblnn.schema import default
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.observables.entanglement import CutEntanglement, check_cuts
 from mblnn.solve import cost

@@ -37,22 +37,3 @@ def require_mpi_stack(what: str) -> None:
     if missing:
         raise InputError(f"{what} needs the MPI stack, and {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
                          f"not installed: install it with {MPI_SETUP}")
-
-
-def mpi_sizes(config: dict, memory_bytes: int) -> list[int]:
-    """Chain lengths of a validated campaign whose samples run under MPI: a solver of :data:`MPI_SOLVERS`, or ``auto``
-    where a dense diagonalization would not fit ``memory_bytes`` (``auto`` then picks shift-invert or the filter,
-    :func:`mblnn.sample.choose_solver`)."""
-    from mblnn.config import solver_for
-    from mblnn.model.basis import sector_dimension
-    from mblnn.solve.cost import dense_memory_bytes
-
-    sizes = []
-    for N in config["sizes"]:
-        solver = solver_for(config, N)
-        if solver == "auto":
-            dim = sector_dimension(N, config["model"]["sz"])
-            solver = "dense" if dense_memory_bytes(dim, config["dense"]["driver"]) <= memory_bytes else "shift_invert"
-        if solver in MPI_SOLVERS:
-            sizes.append(int(N))
-    return sizes

@@ -21,6 +21,8 @@ import hashlib
 
 import numpy as np
 
+from mblnn.hbar import hbar_key
+
 _TAG = 2**30
 _INDEX_LIMIT = 2**30
 
@@ -41,8 +43,6 @@ STREAMS: dict[str, tuple[tuple[int, ...], tuple[str, ...], str]] = {
 
 def hbar_words(hbar: float) -> tuple[int, int]:
     """A disorder strength as two 32-bit words of the SHA-256 of its canonical key (exact, unlike rounding)."""
-    from mblnn.model.disorder import hbar_key
-
     digest = hashlib.sha256(hbar_key(hbar).encode()).digest()
     return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little")
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mblnn import streams
-from mblnn.config import default
+from mblnn.schema import default
 from mblnn.learn.classify import Classification
 from mblnn.errors import InputError
+from mblnn.observables.levels import energy_bins
 from mblnn.analyse.scaling import (
     bootstrap_crossing,
     bootstrap_level_crossing,
@@ -51,12 +51,6 @@ class Curves:
         return sorted({e for _, e in self.values})
 
 
-def _bin_masks(energy_density: np.ndarray, eps: Sequence[float], width: float) -> np.ndarray:
-    """``(n_bins, ...)`` boolean masks of the states in each ε bin (NaN densities are in none)."""
-    density = np.asarray(energy_density, float)
-    return np.abs(density[None] - np.asarray(eps, float).reshape((-1,) + (1,) * density.ndim)) <= width / 2
-
-
 def _masked_mean(values: np.ndarray, mask: np.ndarray, axis: int = -1) -> np.ndarray:
     total = np.where(mask, values, 0.0).sum(axis=axis)
     count = mask.sum(axis=axis)
@@ -71,7 +65,7 @@ def gap_ratio_curves(paths: Iterable[str | os.PathLike], eps: Sequence[float], w
     for path in paths:
         store = open_sample_store(path)
         ratio, density = store.group["gap_ratio"][:], store.group["energy_density"][:]
-        masks = _bin_masks(density, eps, width) & np.isfinite(ratio)[None]
+        masks = energy_bins(density, eps, width) & np.isfinite(ratio)[None]
         rows.append((store.N, float(store.attrs["hbar"]), int(store.attrs["realization"]), _masked_mean(ratio[None], masks)))
     if not rows:
         raise InputError("no sample stores given")
@@ -98,7 +92,7 @@ def network_curves(classifications: Iterable[Classification], eps: Sequence[floa
         if any(N == c.N for N, _ in values):
             raise InputError(f"two classification stores for N = {c.N}: give one (the half-chain main ensemble) per N")
         confidence = c.group["confidence"][:]  # (sample, member, state)
-        masks = _bin_masks(c.group["energy_density"][:], eps, width) & np.isfinite(confidence[:, 0])[None]
+        masks = energy_bins(c.group["energy_density"][:], eps, width) & np.isfinite(confidence[:, 0])[None]
         realizations = np.unique(c.realization)
         grid = np.full((len(eps), len(realizations), confidence.shape[1], len(all_hbar)), np.nan)
         for i, e in enumerate(eps):
@@ -175,35 +169,3 @@ def scaling_table(curves: Mapping[str, Curves], fit_range: tuple[float, float], 
                              "cost": fit.cost, "at_bound": fit.at_bound})
     columns = ["observable", "eps", "N_min", "N_max", "n_sizes", "hbar_c", "hbar_c_error", "nu", "nu_error", "cost", "at_bound"]
     return pd.DataFrame(rows, columns=columns)
-
-
-def confusion_spectra(paths: Iterable[str | os.PathLike], settings, eps: Sequence[float], width: float,
-                      max_per_sample: int | None = None, seed: int = default("finite_size.confusion.seed")) -> tuple[dict[float, tuple[np.ndarray, np.ndarray]], int]:
-    """Network inputs of the states in each ε bin of every sample store (one N), with each
-    spectrum's h̄: ``({eps: (features (n, n_in), hbar (n,))}, N)``; each store is read once for all
-    bins. ``max_per_sample`` caps the states per sample and bin by a seeded choice (the same number
-    per sample keeps the h̄ values balanced)."""
-    from mblnn.learn.features import sample_features
-
-    bins = {float(e): ([], []) for e in eps}
-    sizes = set()
-    for path in paths:
-        store = open_sample_store(path, cut=settings.cut)
-        sample = sample_features(store, settings)
-        h = float(store.attrs["hbar"])
-        for (features, hbar), mask in zip(bins.values(), _bin_masks(sample.energy_density, list(bins), width)):
-            inside = np.flatnonzero(mask)
-            if max_per_sample is not None and inside.size > max_per_sample:
-                rng = streams.generator(seed, "confusion_subsample", store.N, store.attrs["realization"], h)
-                inside = np.sort(rng.choice(inside, size=max_per_sample, replace=False))
-            features.append(sample.features[inside])
-            hbar.append(np.full(inside.size, h))
-        sizes.add(store.N)
-    if len(sizes) != 1:
-        raise InputError(f"confusion: stores of one chain length expected, got N in {sorted(sizes)}")
-    spectra = {}
-    for e, (features, hbar) in bins.items():
-        spectra[e] = (np.concatenate(features), np.concatenate(hbar))
-        if spectra[e][0].size == 0:
-            raise InputError(f"confusion: no states with |eps - {e}| <= {width / 2} in the stores given")
-    return spectra, sizes.pop()

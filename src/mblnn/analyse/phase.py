@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mblnn import streams
-from mblnn.config import default
+from mblnn.schema import default
 from mblnn.learn.classify import Classification
 
 

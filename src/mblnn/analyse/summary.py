@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mblnn.config import default
+from mblnn.schema import default
 from mblnn.analyse.phase import CORRELATIONS, interpolated_crossing
 from mblnn.learn.classify import Classification
 from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from mblnn.config import default
+from mblnn.schema import default
 from mblnn.store.layout import write_store
 from mblnn.learn.features import FeatureSettings, sample_features
 from mblnn.errors import InputError
@@ -52,7 +52,7 @@ from mblnn.learn.network import Ensemble, categories, input_features, paper_n1
 from mblnn.store.samples import (
     STATE_CHUNK,
     StoreError,
-    _compressors,
+    array_compressors,
     checked_group,
     is_complete,
     mark_complete,
@@ -103,7 +103,7 @@ def write_classification(out: str | os.PathLike, attrs: dict, hbar: Sequence[flo
             dims = ("sample",) + (("member",) if middle else ()) + ("state",)
             arrays[name] = root.create_array(name, shape=(S, *middle, n), chunks=(1, *middle, chunk),
                                              shards=(block, *middle, n_shard), dtype=dtype, fill_value=fill,
-                                             compressors=_compressors(), dimension_names=dims)
+                                             compressors=array_compressors(), dimension_names=dims)
         # a block of samples is gathered in memory and written as whole shards: writing one sample into a
         # shard would read and rewrite the shard each time. The buffers hold the fill values (the padding of
         # samples with fewer states) wherever a row does not reach.

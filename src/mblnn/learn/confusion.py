@@ -20,14 +20,20 @@ look at the curve (table ``confusion``) before trusting the number.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from mblnn.config import default
+from mblnn import streams
+from mblnn.schema import default
 from mblnn.errors import InputError
+from mblnn.learn.features import FeatureSettings, sample_features
 from mblnn.learn.network import ETH, MBL, TrainingConfig, TrainingData, train_ensemble
+from mblnn.observables.levels import energy_bins
+from mblnn.store.samples import open_sample_store
 
 
 #: first member index of the confusion networks (the paper's ensembles use 0, 1, ...)
@@ -131,8 +137,6 @@ def confusion_from_samples(paths, cut: int, training: dict, section: dict, repor
     with N and eps; ``report(N, eps, n_spectra, per_network, seconds)`` is called after each bin."""
     import time
 
-    from mblnn.analyse.finite_size import confusion_spectra
-    from mblnn.learn.features import FeatureSettings
 
     c = section["confusion"]
     settings = FeatureSettings.from_training(training, cut)
@@ -150,3 +154,33 @@ def confusion_from_samples(paths, cut: int, training: dict, section: dict, repor
         if report is not None:
             report(N, eps, len(features), per_network, time.perf_counter() - started)
     return pd.concat(frames, ignore_index=True)
+
+
+def confusion_spectra(paths: Iterable[str | os.PathLike], settings, eps: Sequence[float], width: float,
+                      max_per_sample: int | None = None, seed: int = default("finite_size.confusion.seed")) -> tuple[dict[float, tuple[np.ndarray, np.ndarray]], int]:
+    """Network inputs of the states in each ε bin of every sample store (one N), with each
+    spectrum's h̄: ``({eps: (features (n, n_in), hbar (n,))}, N)``; each store is read once for all
+    bins. ``max_per_sample`` caps the states per sample and bin by a seeded choice (the same number
+    per sample keeps the h̄ values balanced)."""
+    bins = {float(e): ([], []) for e in eps}
+    sizes = set()
+    for path in paths:
+        store = open_sample_store(path, cut=settings.cut)
+        sample = sample_features(store, settings)
+        h = float(store.attrs["hbar"])
+        for (features, hbar), mask in zip(bins.values(), energy_bins(sample.energy_density, list(bins), width)):
+            inside = np.flatnonzero(mask)
+            if max_per_sample is not None and inside.size > max_per_sample:
+                rng = streams.generator(seed, "confusion_subsample", store.N, store.attrs["realization"], h)
+                inside = np.sort(rng.choice(inside, size=max_per_sample, replace=False))
+            features.append(sample.features[inside])
+            hbar.append(np.full(inside.size, h))
+        sizes.add(store.N)
+    if len(sizes) != 1:
+        raise InputError(f"confusion: stores of one chain length expected, got N in {sorted(sizes)}")
+    spectra = {}
+    for e, (features, hbar) in bins.items():
+        spectra[e] = (np.concatenate(features), np.concatenate(hbar))
+        if spectra[e][0].size == 0:
+            raise InputError(f"confusion: no states with |eps - {e}| <= {width / 2} in the stores given")
+    return spectra, sizes.pop()

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mblnn import streams
-from mblnn.model.disorder import same_hbar
-from mblnn.config import default
+from mblnn.hbar import same_hbar
+from mblnn.schema import default
 from mblnn.errors import InputError
-from mblnn.learn.network import ETH, MBL, Ensemble, _tensorflow
+from mblnn.learn.network import ETH, MBL, Ensemble, deterministic_tensorflow
 
 
 @dataclass
@@ -75,7 +75,7 @@ def dream(ensemble: Ensemble, start: np.ndarray, target: int | str, steps: int =
     K = min(int(networks), len(ensemble.members))
     if K < 1:
         raise InputError("dreaming needs at least one network")
-    tf = _tensorflow()
+    tf = deterministic_tensorflow()
     # (weights, biases) of every layer, first to output
     layers = [(tf.constant(w[:K], tf.float32), tf.constant(b[:K], tf.float32))
               for w, b in zip((ensemble.w1, *ensemble.hidden_w, ensemble.w2), (ensemble.b1, *ensemble.hidden_b, ensemble.b2))]

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mblnn import streams
-from mblnn.model.disorder import same_hbar
-from mblnn.config import default
+from mblnn.hbar import same_hbar
+from mblnn.schema import default
 from mblnn.errors import InputError
 from mblnn.learn.network import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
 from mblnn.store.samples import SampleStore, open_sample_store

@@ -50,7 +50,7 @@ import numpy as np
 
 from mblnn import streams
 from mblnn.store.atomic import atomic_write
-from mblnn.config import default
+from mblnn.schema import default
 from mblnn.errors import InputError
 
 ETH, MBL = 0, 1
@@ -317,7 +317,9 @@ def categories(confidence: np.ndarray, threshold: float = default("analysis.thre
     return np.where(confidence > threshold, 1, np.where(confidence < 1 - threshold, -1, 0)).astype(np.int8)
 
 
-def _tensorflow():
+def deterministic_tensorflow():
+    """TensorFlow, imported on first use (commands that never train stay fast) with deterministic ops: the same
+    seeds give the same networks bit for bit."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -410,7 +412,7 @@ def _step_draws(tf, keys, t, batch: int, n_train: int, n_tr: int, n_hidden: int)
 
 def step_draws(seed: int, member: int, step: int, batch: int, n_train: int, n_tr: int, n_hidden: int):
     """Numpy view of :func:`_step_draws` for one member (for checks against an independent computation)."""
-    tf = _tensorflow()
+    tf = deterministic_tensorflow()
     keys = tf.constant([member_key(seed, member)], tf.int64)
     picks, tr_rows, kept = _step_draws(tf, keys, tf.constant(step, tf.int64), batch, n_train, n_tr, n_hidden)
     return picks.numpy()[0], tr_rows.numpy()[0], kept.numpy()[0]
@@ -461,7 +463,7 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig,
     0 and 1, the dropout of hidden layer l from stream 2 + l), splits and optimizers, on masked dense
     layers. Slower per unit than the gathered single-layer path, and written for the few networks of
     Appendix A(b)."""
-    tf = _tensorflow()
+    tf = deterministic_tensorflow()
     n_td, n_in = data.td_x.shape
     n_train, H, L = n_td // 2, config.n_hidden, config.hidden_layers
     per_member_labels = np.ndim(data.td_y) == 2
@@ -544,7 +546,7 @@ def train_ensemble(data: TrainingData, members: Sequence[int], config: TrainingC
         raise InputError(f"TD has {len(data.td_y)} labellings for {M} members")
     if config.hidden_layers > 1:
         return _train_deep(data, members, config, progress)
-    tf = _tensorflow()
+    tf = deterministic_tensorflow()
     H = config.n_hidden
     inits, train_idx, test_idx = [], [], []
     for m in members:

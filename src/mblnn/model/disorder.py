@@ -20,6 +20,7 @@ import numpy as np
 
 from mblnn import streams
 from mblnn.errors import InputError
+from mblnn.hbar import check_hbar
 
 
 def _check_seed_and_index(seed: int, realization: int) -> None:
@@ -39,27 +40,6 @@ def random_fields(seed: int, N: int, realization: int, hbar: float) -> np.ndarra
     """Fields ``h_r = h̄ u_r`` (units of J), shape ``(N,)``, uniform in [-h̄, h̄)."""
     hbar = check_hbar(hbar)
     return hbar * disorder_draws(seed, N, realization)
-
-
-def hbar_key(hbar: float) -> str:
-    """The canonical text of a disorder strength: ``repr(float(hbar))`` (``"0.25"``, ``"12.0"``), exact and round-trip
-    safe. Paths of the workflow use it (``hbar0.25``), and a store records ``float(key)``, so stores and config
-    values compare exactly."""
-    return repr(check_hbar(hbar))
-
-
-def same_hbar(a: float, b: float) -> bool:
-    """Whether two disorder strengths are the same h̄: their canonical keys (:func:`hbar_key`) agree. Every
-    comparison of h̄ values (config against stores, TD labels, grids) goes through here."""
-    return hbar_key(a) == hbar_key(b)
-
-
-def check_hbar(hbar: float) -> float:
-    """Validate a disorder strength h̄ (finite, >= 0) and return it as float."""
-    value = float(hbar)
-    if not np.isfinite(value) or value < 0:
-        raise InputError(f"hbar must be a finite number >= 0 (the fields are drawn from [-hbar, hbar]), got hbar={hbar!r}")
-    return value
 
 
 def explicit_fields(fields: Sequence[float], N: int) -> np.ndarray:

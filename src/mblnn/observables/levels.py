@@ -8,6 +8,8 @@ GOE (thermal, ETH) ≈ 0.5307, Poisson (localized, MBL) = 2 ln 2 - 1 ≈ 0.3863.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from mblnn.errors import InputError
@@ -60,3 +62,10 @@ def window_mean(ratios: np.ndarray, energy_density: np.ndarray, window: tuple[fl
     lo, hi = window
     selected = ratios[(energy_density >= lo) & (energy_density <= hi) & np.isfinite(ratios)]
     return float(selected.mean()) if selected.size else float("nan")
+
+
+def energy_bins(energy_density: np.ndarray, eps: Sequence[float], width: float) -> np.ndarray:
+    """``(n_bins, ...)`` boolean masks of the states within ``width``/2 of each energy density ``eps`` (NaN
+    densities are in none); ``energy_density`` of any shape."""
+    density = np.asarray(energy_density, float)
+    return np.abs(density[None] - np.asarray(eps, float).reshape((-1,) + (1,) * density.ndim)) <= width / 2

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mblnn.config import default
+from mblnn.schema import default
 from mblnn.errors import MemoryBudgetError
 from mblnn.model.basis import SectorBasis
 from mblnn.observables.entanglement import CutEntanglement, entanglement

@@ -32,7 +32,7 @@ import numpy as np
 
 from mblnn.model.basis import SectorBasis, sector_dimension
 from mblnn.observables.entanglement import CutEntanglement, available_cpus, entanglement
-from mblnn.config import default
+from mblnn.schema import default
 from mblnn.errors import InputError
 from mblnn.model.hamiltonian import diagonal_energies, hamiltonian_rows
 

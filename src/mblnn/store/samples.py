@@ -83,7 +83,8 @@ class StoreError(InputError):
     """A store is missing, incomplete, or does not match what the reader expects."""
 
 
-def _compressors():
+def array_compressors():
+    """The compression of every array mblnn writes into a store (sample and classification stores): Blosc lz4."""
     return (BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.shuffle),)
 
 
@@ -134,7 +135,7 @@ def write_sample_store(
     codecs, ``()`` for none) and ``shard`` override the measured defaults; ``bench/store.py`` compares them.
     """
     attrs = provenance(result)
-    compressors = _compressors() if compressors is None else compressors
+    compressors = array_compressors() if compressors is None else compressors
 
     def put(group, name: str, data: np.ndarray, dims: tuple[str, ...]) -> None:
         chunks = tuple(max(1, min(state_chunk, n)) if dim == "state" else max(1, n) for dim, n in zip(dims, data.shape))
