@@ -18,6 +18,11 @@ PYTEST_ARGS ?=
 # OpenBLAS (recipe verified in the project notes; 16-20 min on 2 cores the first time, then pip's
 # wheel cache makes it seconds). The four versions must agree in major.minor.
 PETSC_VERSION := 3.26.1
+# mpi4py is built against the system's Open MPI; Cython builds petsc4py/slepc4py/mpi4py (setuptools, wheel and numpy
+# come from requirements.lock)
+MPI4PY_VERSION := 4.1.2
+MPI_BUILD_TOOLS := cython==3.3.1
+PIP_TOOLS_VERSION := 7.7.0
 APT_PACKAGES := libopenblas-dev libopenmpi-dev openmpi-bin gfortran libmumps-dev libscalapack-openmpi-dev patchelf pkg-config
 export MPICC := mpicc
 export MPICXX := mpicxx
@@ -31,16 +36,28 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: setup setup-mpi run test test-fast bench bench-full install-slurm-profile clean
+.PHONY: setup setup-mpi lock run test test-fast bench bench-full install-slurm-profile clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# The Python stack from the lock file: every package at the exact version and hash CI tested (requirements.lock,
+# refreshed by `make lock`), then mblnn itself from this checkout, editable, adding nothing.
+$(STAMP): pyproject.toml requirements.lock Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "[setup] mblnn and its Python dependencies (TensorFlow, Snakemake, zarr, ...) -- $$(date +%T)"
-	$(BIN)/python -m pip install --quiet -e '.[test,workflow,learning,analysis]'
+	@echo "[setup] the Python dependencies from requirements.lock (TensorFlow, Snakemake, zarr, ...) -- $$(date +%T)"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve requirements.lock from pyproject.toml (newest versions its ranges allow; --upgrade-package NAME in
+# LOCK_ARGS for one package only), then reinstall. Commit the lock with the change that needed it.
+LOCK_ARGS ?= --upgrade
+lock: | $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools==$(PIP_TOOLS_VERSION)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --extra test --extra workflow --extra learning --extra analysis $(LOCK_ARGS) -o requirements.lock pyproject.toml
+	$(MAKE) --no-print-directory setup
 
 setup-mpi: $(MPI_STAMP)
 
@@ -53,7 +70,7 @@ $(MPI_STAMP): | $(STAMP)
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing system packages: $$missing (install them, e.g. with apt-get, as root)"; exit 1; fi; \
 	fi
-	$(BIN)/python -m pip install --quiet setuptools wheel cython numpy
+	$(BIN)/python -m pip install --quiet $(MPI_BUILD_TOOLS)
 	@echo "[setup-mpi] PETSc $(PETSC_VERSION) from source (about 10 minutes on 2 cores the first time; pip caches the wheel) -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation petsc==$(PETSC_VERSION)
 	@echo "[setup-mpi] petsc4py -- $$(date +%T)"
@@ -62,7 +79,7 @@ $(MPI_STAMP): | $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-build-isolation slepc==$(PETSC_VERSION)
 	@echo "[setup-mpi] slepc4py, mpi4py -- $$(date +%T)"
 	$(BIN)/python -m pip install --quiet --no-build-isolation slepc4py==$(PETSC_VERSION)
-	$(BIN)/python -m pip install --quiet --no-binary mpi4py mpi4py
+	$(BIN)/python -m pip install --quiet --no-binary mpi4py mpi4py==$(MPI4PY_VERSION)
 	@echo "[setup-mpi] MPI stack done -- $$(date +%T)"
 	touch $(MPI_STAMP)
 

@@ -8,11 +8,18 @@
 import os
 import sys
 
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import min_version
 
 min_version("9.0")  # pyproject.toml pins snakemake>=9,<10: the profiles and rules are written for it
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+# The conda route (--software-deployment-method conda): the environments of envs/ hold the dependencies only, so
+# Snakemake imports this checkout's library and the jobs run it through workflow/bin/mblnn. The venv route (the
+# default, `make run`) imports and runs the venv's mblnn, installed from this checkout.
+if DeploymentMethod.CONDA in getattr(workflow.deployment_settings, "deployment_method", ()):
+    sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+    os.environ["PATH"] = os.path.join(workflow.basedir, "workflow", "bin") + os.pathsep + os.environ["PATH"]
 
 from mblnn.config import ConfigError, campaign_files, check_fits_machine, cuts_for, load_config, mpi_sizes
 from mblnn.errors import InputError

@@ -17,7 +17,7 @@ from mblnn.config import cuts_for, default, solver_for, variant_training
 from mblnn.model.basis import sector_dimension
 from mblnn import slurm
 from mblnn.hbar import hbar_key
-from mblnn.plot.figures import FIGURES
+from mblnn.plot.catalogue import FIGURES
 from mblnn.solve import cost
 from mblnn.solve.mpi import tuned_options
 from mblnn.stack import MPI_SOLVERS

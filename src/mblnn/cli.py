@@ -253,7 +253,8 @@ def _confusion(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from mblnn.plot.figures import FIGURES, draw, save_figure
+    from mblnn.plot.catalogue import FIGURES
+    from mblnn.plot.figures import draw, save_figure
 
     if args.name not in FIGURES:
         raise InputError(f"unknown figure {args.name!r}; figures: {', '.join(FIGURES)}")
@@ -326,7 +327,7 @@ def _confusion_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _plot_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", help="the figure, a name of mblnn.plot.figures.FIGURES (e.g. phase_diagram)")
+    parser.add_argument("name", help="the figure, a name of mblnn.plot.catalogue.FIGURES (e.g. phase_diagram)")
     parser.add_argument("table", help="the table it draws (.csv)")
     parser.add_argument("--overlay", type=_named_path, action="append", metavar="NAME=PATH",
                         help="a table drawn over it, e.g. crossings=results/tables/crossings.csv")

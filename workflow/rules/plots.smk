@@ -1,4 +1,4 @@
-# Figures of the tables (mblnn.plot.figures.FIGURES; PNG for the report, PDF beside it) and the report page.
+# Figures of the tables (mblnn.plot.catalogue.FIGURES; PNG for the report, PDF beside it) and the report page.
 
 
 rule figure:

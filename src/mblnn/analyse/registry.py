@@ -2,7 +2,7 @@
 
 A table is written by ``mblnn table NAME`` (CSV and Parquet, :func:`mblnn.analyse.tables.write_table`) and by the
 workflow's one ``table`` rule, which takes the inputs and the config keys from here. Adding a table is one entry
-in :data:`TABLES` (and a figure, optionally, in :data:`mblnn.plot.figures.FIGURES`).
+in :data:`TABLES` (and a figure, optionally, in :data:`mblnn.plot.catalogue.FIGURES`).
 
 Inputs a table may read (:class:`TableInputs`):
 
@@ -19,12 +19,32 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from mblnn.analyse import finite_size
-from mblnn.analyse import phase
 from mblnn.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+# The analyses (pandas, zarr, scipy) are imported when a table is built, not with the registry: planning a campaign
+# reads only the names, inputs and keys here (tests/test_envs.py checks what planning imports).
+def _phase():
+    from mblnn.analyse import phase
+
+    return phase
+
+
+def _finite_size():
+    from mblnn.analyse import finite_size
+
+    return finite_size
+
+
+def _read_csv(path):
+    import pandas as pd
+
+    return pd.read_csv(path)
 
 
 @dataclass
@@ -45,9 +65,11 @@ class TableInputs:
     def table(self, name: str) -> pd.DataFrame:
         if name not in self.tables:
             raise InputError(f"this table needs the {name} table (--table {name}=PATH)")
-        return pd.read_csv(self.tables[name])
+        return _read_csv(self.tables[name])
 
     def confusion_networks(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.concat([pd.read_csv(path) for path in self.confusion], ignore_index=True)
 
 
@@ -73,26 +95,30 @@ def _get(config: Mapping, key: str):
 
 
 def _critical_curves(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
-    return phase.mbl_fraction_curves(inputs.classifications(), config["analysis"]["thresholds"])
+    return _phase().mbl_fraction_curves(inputs.classifications(), config["analysis"]["thresholds"])
 
 
 def _critical_field(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
     a = config["analysis"]
     curves = _critical_curves(inputs, config)
-    per_realization = phase.critical_field_realizations(curves, a["fractions"])
-    return phase.critical_field_table(curves, per_realization, a["fractions"], replicas=a["replicas"], seed=a["seed"])
+    per_realization = _phase().critical_field_realizations(curves, a["fractions"])
+    return _phase().critical_field_table(curves, per_realization, a["fractions"], replicas=a["replicas"], seed=a["seed"])
 
 
 def _single_realization(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
+    import pandas as pd
+
     a = config["analysis"]
     s = a["single_realization"]
-    return pd.concat([phase.single_realization_table(c, s["realization"], s["window"], a["threshold"])
+    return pd.concat([_phase().single_realization_table(c, s["realization"], s["window"], a["threshold"])
                       for c in inputs.classifications()], ignore_index=True)
 
 
 def _fine_structure(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
+    import pandas as pd
+
     s = config["analysis"]["single_realization"]
-    return pd.concat([phase.fine_structure_table(c, s["realization"], s["middle_states"]) for c in inputs.classifications()],
+    return pd.concat([_phase().fine_structure_table(c, s["realization"], s["middle_states"]) for c in inputs.classifications()],
                      ignore_index=True)
 
 
@@ -102,7 +128,7 @@ def _dreams(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
     def arrays(path):
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    return phase.dream_table(arrays(p) for p in inputs.dreams)
+    return _phase().dream_table(arrays(p) for p in inputs.dreams)
 
 
 def _confusion(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
@@ -129,21 +155,23 @@ def _level_statistics(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
 def _curves(inputs: TableInputs, config: Mapping):
     """r and (with classification stores) network curves per ε bin of the finite-size tables."""
     f = config["finite_size"]
-    ratios = finite_size.gap_ratio_curves(inputs.samples, f["eps"], f["eps_width"])
-    network = finite_size.network_curves(inputs.classifications(), f["eps"], f["eps_width"]) if inputs.classified else None
+    ratios = _finite_size().gap_ratio_curves(inputs.samples, f["eps"], f["eps_width"])
+    network = _finite_size().network_curves(inputs.classifications(), f["eps"], f["eps_width"]) if inputs.classified else None
     return ratios, network
 
 
 def _mobility_edge(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
-    return finite_size.mobility_edge_table(*_curves(inputs, config))
+    return _finite_size().mobility_edge_table(*_curves(inputs, config))
 
 
 def _crossings(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
+    import pandas as pd
+
     from mblnn.learn.confusion import confusion_transitions
 
     f = config["finite_size"]
     ratios, network = _curves(inputs, config)
-    crossings = finite_size.crossing_table(ratios, network, level=f["level"], replicas=f["replicas"], seed=f["seed"])
+    crossings = _finite_size().crossing_table(ratios, network, level=f["level"], replicas=f["replicas"], seed=f["seed"])
     if inputs.confusion:
         crossings = pd.concat([crossings, confusion_transitions(inputs.confusion_networks())], ignore_index=True)
     return crossings
@@ -154,7 +182,7 @@ def _scaling(inputs: TableInputs, config: Mapping) -> pd.DataFrame:
     ratios, network = _curves(inputs, config)
     observables = {"gap_ratio": ratios, **({"network": network} if network is not None else {})}
     # the network's output saturates at 0 and 1: only its unsaturated points enter the collapse
-    return finite_size.scaling_table(observables, tuple(f["fit_range"]), f["degree"], f["replicas"], f["seed"],
+    return _finite_size().scaling_table(observables, tuple(f["fit_range"]), f["degree"], f["replicas"], f["seed"],
                                      value_ranges={"network": tuple(f["network_range"])})
 
 
@@ -163,27 +191,27 @@ _FINITE_SIZE = ("finite_size.eps", "finite_size.eps_width")
 #: every table, by name (the name is the file stem under results/tables/)
 TABLES: dict[str, Table] = {t.name: t for t in [
     Table("level_statistics", _level_statistics, ("level_statistics.eps_window",), reads=("samples",)),
-    Table("phase_diagram", lambda i, c: phase.phase_diagram_table(i.classifications(), c["analysis"]["eps_bins"],
+    Table("phase_diagram", lambda i, c: _phase().phase_diagram_table(i.classifications(), c["analysis"]["eps_bins"],
                                                                   c["analysis"]["threshold"]),
           ("analysis.eps_bins", "analysis.threshold"), reads=("classified",)),
     Table("critical_field", _critical_field,
           ("analysis.thresholds", "analysis.fractions", "analysis.replicas", "analysis.seed"), reads=("classified",)),
     Table("critical_field_realizations",
-          lambda i, c: phase.critical_field_realizations(_critical_curves(i, c), c["analysis"]["fractions"]),
+          lambda i, c: _phase().critical_field_realizations(_critical_curves(i, c), c["analysis"]["fractions"]),
           ("analysis.thresholds", "analysis.fractions"), reads=("classified",)),
-    Table("consistency", lambda i, c: phase.consistency_table(i.classifications(), c["analysis"]["threshold"]),
+    Table("consistency", lambda i, c: _phase().consistency_table(i.classifications(), c["analysis"]["threshold"]),
           ("analysis.threshold",), reads=("classified",)),
     Table("consistency_summary",
-          lambda i, c: phase.consistency_summary(phase.consistency_table(i.classifications(), c["analysis"]["threshold"]),
+          lambda i, c: _phase().consistency_summary(_phase().consistency_table(i.classifications(), c["analysis"]["threshold"]),
                                                  c["training"]["h_eth"], c["training"]["h_mbl"]),
           ("analysis.threshold", "training.h_eth", "training.h_mbl"), reads=("classified",)),
     Table("levels_vs_network",
-          lambda i, c: phase.levels_vs_network_table(i.table("level_statistics"), i.table("phase_diagram"),
+          lambda i, c: _phase().levels_vs_network_table(i.table("level_statistics"), i.table("phase_diagram"),
                                                      tuple(c["level_statistics"]["eps_window"])),
           ("level_statistics.eps_window",), tables=("level_statistics", "phase_diagram")),
-    Table("transition_region", lambda i, c: phase.transition_region_table(i.classifications(), c["analysis"]["threshold"]),
+    Table("transition_region", lambda i, c: _phase().transition_region_table(i.classifications(), c["analysis"]["threshold"]),
           ("analysis.threshold",), reads=("classified",)),
-    Table("spatial_structure", lambda i, c: phase.spatial_structure_table(i.classifications(), c["analysis"]["threshold"]),
+    Table("spatial_structure", lambda i, c: _phase().spatial_structure_table(i.classifications(), c["analysis"]["threshold"]),
           ("analysis.threshold",), reads=("classified",), stores="main"),
     Table("single_realization", _single_realization,
           ("analysis.single_realization.realization", "analysis.single_realization.window", "analysis.threshold"),

@@ -20,7 +20,8 @@ Schema (version 1) — one store per (N, cut, ensemble)
       members         (member)                int64    member indices (their seeds)
       test_accuracy   (member)                float64  η of each network on its own test half
 
-attrs also carry ``variant``, the name of the ensemble's cost weights (δ, μ) in the campaign.
+attrs also carry ``variant``, the name of the ensemble's cost weights (δ, μ) in the campaign, and ``software``, the
+versions it ran with (:func:`mblnn.provenance.software_versions`).
 
 Each per-state array is stored in shards of :func:`classification_block` samples (at most 8 per array, one
 file each; chunks of one sample × 1024 states inside). The store is a directory or a ``*.zarr.zip`` archive
@@ -43,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from mblnn.provenance import software_versions
 from mblnn.schema import default
 from mblnn.store.layout import write_store
 from mblnn.learn.features import FeatureSettings, sample_features
@@ -187,7 +189,7 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
         raise InputError(f"classify: the stores give {width} inputs per spectrum, the ensemble expects {n_in}")
     attrs = {"N": headers[0].N, **settings.as_dict(), "variant": variant,
              "training": {k: v for k, v in ensemble.config.items() if k != "data"},
-             "ensemble": str(ensemble_path), "ensemble_sha256": _sha256(ensemble_path)}
+             "ensemble": str(ensemble_path), "ensemble_sha256": _sha256(ensemble_path), "software": software_versions()}
 
     def rows():
         for store in headers:

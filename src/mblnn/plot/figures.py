@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mblnn.plot.catalogue import FIGURES
 from mblnn.schema import default
 from mblnn.store.atomic import atomic_write
 from mblnn.observables.levels import GOE_MEAN_GAP_RATIO, POISSON_MEAN_GAP_RATIO
@@ -341,28 +342,10 @@ def confusion_figure(table: pd.DataFrame) -> Figure:
     return figure
 
 
-#: every figure of a campaign, by name: (draw function, the table it draws, tables drawn over it by keyword).
-#: The workflow draws each as results/figures/<name>.png and .pdf.
-FIGURES = {
-    "phase_diagram": (phase_diagram_figure, "phase_diagram", {}),
-    "critical_field": (critical_field_figure, "critical_field", {}),
-    "disorder_correlation": (disorder_correlation_figure, "critical_field_realizations", {}),
-    "levels_vs_network": (levels_vs_network_figure, "levels_vs_network", {}),
-    "consistency": (consistency_figure, "consistency", {}),
-    "transition_region": (transition_region_figure, "transition_region", {}),
-    "single_realization": (single_realization_figure, "single_realization", {}),
-    "spatial_structure": (spatial_structure_figure, "spatial_structure", {}),
-    "dreams": (dreams_figure, "dreams", {}),
-    "mobility_edge": (mobility_edge_figure, "mobility_edge", {"crossings": "crossings"}),
-    "scaling": (scaling_figure, "scaling", {}),
-    "confusion": (confusion_figure, "confusion", {}),
-}
-
-
 def draw(name: str, table: pd.DataFrame, **overlays: pd.DataFrame) -> Figure:
     """Figure ``name`` of :data:`FIGURES` drawn from its table (and the tables drawn over it)."""
     from mblnn.errors import InputError
 
     if name not in FIGURES:
         raise InputError(f"unknown figure {name!r}; figures: {', '.join(FIGURES)}")
-    return FIGURES[name][0](table, **overlays)
+    return globals()[FIGURES[name][0]](table, **overlays)

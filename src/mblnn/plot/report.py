@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mblnn.provenance import git_revision, software_versions
 from mblnn.store.atomic import atomic_write
 
 #: Columns of the summary table shown in the report (the CSV has more), with their headings.
@@ -123,6 +124,11 @@ def write_report(figures: Sequence[str | os.PathLike], out: str | os.PathLike, c
                   f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(name)}" '
                   f'onload="this.dataset.rendered = this.naturalWidth">'
                   f"<figcaption>{html.escape(caption)}</figcaption></figure>"]
+    versions = ", ".join(f"{name} {version}" for name, version in software_versions().items())
+    parts += ["<h2>Software</h2>",
+              f"<p>This report was written with {html.escape(versions)} (git {html.escape(git_revision() or 'n/a')}). "
+              "Every sample and classification store records the versions that wrote it (attrs <code>software</code>); "
+              "the venv's exact versions are those of <code>requirements.lock</code>.</p>"]
     style = ("body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em;line-height:1.4}"
              ".warning{background:#fdd;padding:0.5em;border:1px solid #c00}img{max-width:100%}figcaption{color:#333;font-size:0.9em;margin-top:0.4em}"
              "table.summary{border-collapse:collapse;font-size:0.85em}"

@@ -31,8 +31,9 @@ Dimension names are stored as Zarr v3 ``dimension_names``, so ``xarray.open_zarr
 Provenance attributes (``attrs["mblnn"]``): schema_version, N, J, hbar, sz, seed, realization,
 explicit_fields, boundary ("open"), cuts, solver (name and options, the same across a campaign),
 diagnostics (per sample: spectrum bounds, largest residual, missing/duplicate pairs), mblnn_version, git_revision
-(when the package runs from a git checkout; ``-dirty`` marks uncommitted changes), config_sha256 (SHA-256 of the canonical JSON of the
-parameters that determine the sample), created (UTC, ISO 8601).
+(when the package runs from a git checkout; ``-dirty`` marks uncommitted changes), software (versions of mblnn,
+Python, numpy, scipy, zarr, TensorFlow and the MPI stack where installed: :func:`mblnn.provenance.software_versions`),
+config_sha256 (SHA-256 of the canonical JSON of the parameters that determine the sample), created (UTC, ISO 8601).
 
 Chunking and compression (measured with ``bench/store.py --full`` on an N = 16 sample, see README):
 arrays over states are chunked in blocks of :data:`STATE_CHUNK` = 1024 consecutive eigenstates (an
@@ -66,7 +67,7 @@ import zarr
 from zarr.codecs import BloscCodec, BloscShuffle
 
 from mblnn import __version__
-from mblnn.provenance import git_revision
+from mblnn.provenance import git_revision, software_versions
 from mblnn.store.layout import is_store_name, open_group, store_exists, write_store
 from mblnn.observables.entanglement import CutEntanglement
 from mblnn.errors import InputError
@@ -113,6 +114,7 @@ def provenance(result: SampleResult) -> dict:
         "boundary": "open",
         "mblnn_version": __version__,
         "git_revision": git_revision(),
+        "software": software_versions(),
         "config_sha256": parameters_sha256(parameters),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
