@@ -1,6 +1,6 @@
 # mblnn campaign: config → diagonalized samples → ensembles → classifications → tables → figures.
 # Rules are thin: each calls the `mblnn` command line with the config keys it depends on (--config JSON);
-# which jobs exist, their paths and resources are workflow/campaign.py; the physics lives in src/mblnn.
+# which jobs exist, their paths and resources are workflow/campaign/; the physics lives in src/mblnn.
 #   snakemake --profile profiles/local            this machine (`make run`)
 #   snakemake --profile slurm                     a Slurm cluster (README "Running on a cluster", docs/cluster.md)
 #   snakemake --report snakemake-report.html      Snakemake's report (results/report.html is the campaign's own)
@@ -21,11 +21,19 @@ if DeploymentMethod.CONDA in getattr(workflow.deployment_settings, "deployment_m
     sys.path.insert(0, os.path.join(workflow.basedir, "src"))
     os.environ["PATH"] = os.path.join(workflow.basedir, "workflow", "bin") + os.pathsep + os.environ["PATH"]
 
-from mblnn.config import ConfigError, campaign_files, check_fits_machine, cuts_for, load_config, mpi_sizes
+from mblnn.config import ConfigError, campaign_files, check_fits_machine, cuts_for, load_config, mpi_sizes, solver_for
 from mblnn.errors import InputError
 from mblnn.memory import available_memory_bytes
 from mblnn.stack import require_mpi_stack
-from campaign import *  # noqa: F401,F403 (the rules' vocabulary: paths, job lists, --config of each job, resources)
+# the rules' vocabulary, by name: paths and job lists, each job's --config, resources (workflow/campaign/)
+from campaign.jobconfig import confusion_config, job_config, spectrum_config, table_config, training_config
+from campaign.paths import (CAMPAIGN_RECORD, DREAM, ENSEMBLE, FIGURE, TABLE, TABLE_FORMATS, classified_pattern,
+                            diagonalize_group, diagonalize_rule, ensembles, figures, half_chain_cut, main_variant,
+                            mpi_launcher_command, sample_paths, sample_pattern, table_arguments, table_inputs, tables,
+                            uses_mpi)
+from campaign.resources import rule_resources
+from mblnn.analyse.registry import TABLES
+from mblnn.plot.catalogue import FIGURES
 
 # The campaign's configuration, by the one rule of mblnn.config.load_config (the same for `mblnn check-config` and
 # workflow/scripts/plan-requests, from any working directory): the --configfile files merged in order, or

@@ -25,6 +25,7 @@ from mblnn.model.basis import SectorBasis
 from mblnn.model.disorder import random_fields
 from mblnn.observables.entanglement import entanglement
 from mblnn.model.hamiltonian import hamiltonian
+from mblnn.solve.settings import DenseSettings, SolverSettings
 from mblnn.sample import SampleSpec, diagonalize_sample
 
 
@@ -65,7 +66,7 @@ def main() -> None:
         basis = SectorBasis.build(N)
         dense = hamiltonian(basis, random_fields(1, N, 0, 3.0)).toarray()
         t_lapack, t_pipeline = best_of(
-            repeats[N], lambda: bare_lapack(dense, args.driver), lambda: diagonalize_sample(spec, driver=args.driver)
+            repeats[N], lambda: bare_lapack(dense, args.driver), lambda: diagonalize_sample(spec, SolverSettings(dense=DenseSettings(driver=args.driver)))
         )
         # the cost of the SVDs does not depend on the amplitudes: time the step on random columns
         vectors = np.asfortranarray(np.random.default_rng(0).normal(size=(basis.dim, basis.dim)))

@@ -42,13 +42,15 @@ def worker(N: int, solver: str) -> None:
     from mblnn.model.basis import SectorBasis
     from mblnn.model.disorder import random_fields
     from mblnn.solve.eigsolve import eigsolve
+    from mblnn.solve.settings import ShiftInvertSettings, SolverSettings
 
     comm = PETSc.COMM_WORLD
     basis = SectorBasis.build(N)
     comm.barrier()
     start = time.perf_counter()
-    spectrum = eigsolve(basis, random_fields(SEED, N, 0, HBAR), 1.0, solver, driver="evd", targets=(TARGET,), nev=NEV,
-                        tol=1e-10, residual_tol=1e-8, petsc_options={}, filter_options={})
+    settings = SolverSettings(solver=solver, shift_invert=ShiftInvertSettings(targets=(TARGET,), nev=NEV, tol=1e-10,
+                                                                            residual_tol=1e-8))
+    spectrum = eigsolve(basis, random_fields(SEED, N, 0, HBAR), 1.0, settings)
     comm.barrier()
     elapsed = time.perf_counter() - start
     peak = comm.tompi4py().gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, root=0)

@@ -1,4 +1,4 @@
-"""Test-wide set-up: the workflow's own module (workflow/campaign.py) is importable as ``campaign``."""
+"""Test-wide set-up: the workflow's own package (workflow/campaign/) is importable as ``campaign``."""
 
 import sys
 from pathlib import Path

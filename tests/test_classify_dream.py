@@ -7,7 +7,7 @@ import zarr
 
 from mblnn.learn.classify import classify_samples, open_classification
 from mblnn.cli import main
-from mblnn.learn.features import FeatureSettings, sample_features, training_data
+from mblnn.learn.features import FeatureSettings, input_features, sample_features, training_data
 from mblnn.learn.dream import dream, select_starts
 from mblnn.errors import InputError
 from mblnn.learn.network import (
@@ -15,7 +15,6 @@ from mblnn.learn.network import (
     MBL,
     Ensemble,
     TrainingConfig,
-    input_features,
     train_ensemble,
 )
 from mblnn.sample import SampleSpec, diagonalize_sample

@@ -4,7 +4,8 @@ import yaml
 
 import json
 
-from campaign import ensembles, half_chain_cut, realization_indices, spectrum_config, training_config, training_cuts
+from campaign.jobconfig import spectrum_config, training_config
+from campaign.paths import ensembles, half_chain_cut, realization_indices, training_cuts
 from mblnn.config import (
     ConfigError,
     check_fits_machine,

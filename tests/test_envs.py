@@ -85,11 +85,11 @@ def requirement_closure(names) -> set[str]:
 
 
 def test_workflow_env_holds_what_planning_imports():
-    """Import what the Snakefile imports (the workflow's campaign module and the mblnn names it uses) in a fresh
+    """Import what the Snakefile imports (the workflow's campaign package and the mblnn names it uses) in a fresh
     interpreter and map the modules to distributions; every distribution mblnn depends on among them must come with
     envs/workflow.yaml (listed, or required by a listed package). Optional imports of other libraries (scipy tries
     Cython) are not mblnn's dependencies and are left out. Planning imports neither pandas, zarr nor matplotlib."""
-    code = ("import sys, json; sys.path.insert(0, 'workflow'); before = set(sys.modules); import campaign; "
+    code = ("import sys, json; sys.path.insert(0, 'workflow'); before = set(sys.modules); import campaign.jobconfig, campaign.paths, campaign.resources; "
             "import mblnn.config, mblnn.errors, mblnn.memory, mblnn.stack; "
             "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

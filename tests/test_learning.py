@@ -12,11 +12,9 @@ from mblnn.learn.network import (
     TrainingConfig,
     TrainingData,
     categories,
-    input_features,
-    paper_n1,
     train_ensemble,
-    trimmed_states,
 )
+from mblnn.learn.features import input_features, paper_n1, trimmed_states
 from mblnn.sample import SampleSpec, diagonalize_sample
 
 FAST = TrainingConfig(n_hidden=128, steps=1000, learning_rate=1e-3, seed=5, log_every=125, optimizer="adam", cost_reduction="mean")

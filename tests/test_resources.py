@@ -1,12 +1,12 @@
 """Per-job requests and retries by cause: the cost models behind every rule's mem_mb and runtime, the Slurm failure
-causes read from job output, and what a retry asks for after each (workflow/campaign.py, mblnn.slurm)."""
+causes read from job output, and what a retry asks for after each (workflow/campaign/resources.py, mblnn.slurm)."""
 
 import time
 from types import SimpleNamespace
 
 import pytest
 
-import campaign
+from campaign import resources as campaign
 from mblnn import slurm
 from mblnn.cli import main
 from mblnn.config import validate_config

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import mblnn.solve.eigsolve
 from mblnn.store.atomic import atomic_write
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.sample import SampleSpec, diagonalize_sample
+from mblnn.solve.settings import SolverSettings
 from mblnn.store.samples import read_sample
 
 MBLNN = [str(Path(sys.executable).with_name("mblnn"))]
@@ -43,7 +45,7 @@ def test_too_large_for_dense_names_memory_and_shift_invert(no_work):
     message = str(error.value)
     assert "705432" in message and " TB (driver" in message and "shift_invert" in message
     with pytest.raises(MemoryBudgetError, match=r"budget is 10\.5 MB"):
-        diagonalize_sample(SampleSpec(N=12, hbar=3.0), max_memory=10 * 2**20)
+        diagonalize_sample(SampleSpec(N=12, hbar=3.0), SolverSettings(max_memory=10 * 2**20))
 
 
 def test_explicit_fields_and_default_cut():
@@ -117,8 +119,20 @@ def test_auto_picks_dense_then_shift_invert_then_filter_by_memory(caplog):
 
     spec = SampleSpec(N=20, hbar=3.0).validated()  # 184,756 states: dense ~1 TB, shift-invert ~10 GiB modelled
     si = cost.memory_bytes("shift_invert", 184756)
+    auto = SolverSettings(solver="auto").interior((0.5,))
     with caplog.at_level("INFO", logger="mblnn.sample"):
-        assert choose_solver(spec, "auto", "evd", (0.5,), max_memory=2**50) == "dense"
-        assert choose_solver(spec, "auto", "evd", (0.5,), max_memory=si + 1) == "shift_invert"
-        assert choose_solver(spec, "auto", "evd", (0.5,), max_memory=si - 1) == "filter"
+        assert choose_solver(spec, replace(auto, max_memory=2**50)) == "dense"
+        assert choose_solver(spec, replace(auto, max_memory=si + 1)) == "shift_invert"
+        assert choose_solver(spec, replace(auto, max_memory=si - 1)) == "filter"
     assert "solver=auto: N=20 (184756 states) -> filter" in caplog.text
+
+
+def test_one_list_of_solvers_for_the_schema_the_command_and_the_library():
+    """The schema's solver enums, `mblnn spectrum --solver` and the library's SOLVER_CHOICES are one list."""
+    from mblnn.schema import load_schema
+    from mblnn.solve.settings import SOLVER_CHOICES
+
+    solver = load_schema()["properties"]["solver"]["properties"]
+    assert tuple(solver["default"]["enum"]) == tuple(solver["by_size"]["additionalProperties"]["enum"]) == SOLVER_CHOICES
+    with pytest.raises(InputError, match="solver must be one of"):
+        SolverSettings(solver="lanczos")

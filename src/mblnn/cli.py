@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 
 from mblnn.errors import InputError, MemoryBudgetError
+from mblnn.solve.settings import SOLVER_CHOICES
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -55,7 +56,8 @@ def _say(args: argparse.Namespace, *lines: str) -> None:
 def _spectrum(args: argparse.Namespace) -> int:
     from mblnn.config import solver_for
     from mblnn.memory import describe_memory_budget
-    from mblnn.sample import SampleSpec, diagonalize_sample, solver_settings
+    from mblnn.sample import SampleSpec, diagonalize_sample
+    from mblnn.solve.settings import SolverSettings
     from mblnn.store.samples import write_sample_store
 
     config = _config(args)
@@ -65,7 +67,7 @@ def _spectrum(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     budget = describe_memory_budget() if max_memory is None else f"{args.max_memory_gb} GiB (--max-memory-gb)"
     solver = args.solver or solver_for(config, args.N)
-    result = diagonalize_sample(spec, solver=solver, max_memory=max_memory, **solver_settings(config))
+    result = diagonalize_sample(spec, SolverSettings.from_config(config, solver, max_memory))
     if result is None:  # MPI ranks other than 0: rank 0 writes
         return 0
     write_sample_store(result, args.out)
@@ -273,7 +275,7 @@ def _spectrum_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--realization", type=int, default=0, help="disorder realization index (default 0)")
     parser.add_argument("--cuts", type=_ints, help="comma-separated N_A values (default N/2)")
     parser.add_argument("--fields", type=_floats, help="explicit fields h_1,...,h_N (replace the random draw)")
-    parser.add_argument("--solver", choices=("dense", "dense_mpi", "shift_invert", "filter", "auto"),
+    parser.add_argument("--solver", choices=SOLVER_CHOICES,
                         help="(default: the config's solver section for this N) dense: LAPACK, all states; dense_mpi: ScaLAPACK under MPI, all states; shift_invert: "
                              "SLEPc under MPI, nev states per target; filter: the same by a polynomial filter (no factorization); auto: dense if it fits in memory, else shift_invert")
     parser.add_argument("--max-memory-gb", type=float, help="memory budget of the dense solve (default: available memory)")

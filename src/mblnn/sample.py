@@ -6,21 +6,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from mblnn import __version__
 from mblnn.model.basis import SectorBasis, n_up_for_sector, sector_dimension
 from mblnn.hbar import check_hbar
-from mblnn.model.disorder import explicit_fields, random_fields
+from mblnn.model.disorder import check_seed_and_realization, explicit_fields, random_fields
 from mblnn.schema import default
-from mblnn.errors import InputError, MemoryBudgetError
+from mblnn.errors import MemoryBudgetError
 from mblnn.observables.entanglement import CutEntanglement, check_cuts
 from mblnn.solve import cost
 from mblnn.solve.cost import dense_memory_bytes
 from mblnn.memory import available_memory_bytes
 from mblnn.solve.dense import check_dense_fits
+from mblnn.solve.settings import SolverSettings
 
 
 #: the solver choice of ``solver="auto"`` (``mblnn spectrum`` prints it into the job's log)
@@ -55,7 +56,7 @@ class SampleSpec:
         cuts = check_cuts(self.N, self.cuts or (self.N // 2,))
         fields = None if self.fields is None else tuple(explicit_fields(self.fields, self.N))
         if fields is None:
-            random_fields(self.seed, self.N, self.realization, self.hbar)  # validates seed/realization
+            check_seed_and_realization(self.seed, self.realization)
         return SampleSpec(int(self.N), float(self.hbar), int(self.seed), int(self.realization), cuts, float(self.J), float(self.sz),
                           fields)
 
@@ -110,19 +111,14 @@ class SampleResult:
     residuals: np.ndarray | None = None
 
 
-SOLVERS = ("dense", "dense_mpi", "shift_invert", "filter", "auto")
-
-
-def choose_solver(spec: SampleSpec, solver: str, driver: str, targets, max_memory: int | None) -> str:
+def choose_solver(spec: SampleSpec, settings: SolverSettings) -> str:
     """Resolve ``solver="auto"`` by the solvers' cost model (:mod:`mblnn.solve.cost`): dense LAPACK when the
     sector fits this process's memory budget; else, with target energy densities, shift-invert when its
     factorization fits, the polynomial filter when it does not. The choice is logged (the job's log says it)."""
-    if solver not in SOLVERS:
-        raise InputError(f"solver must be one of {SOLVERS}, got solver={solver!r}")
-    if solver != "auto":
-        return solver
-    dim = sector_dimension(spec.N, spec.sz)
-    budget = available_memory_bytes() if max_memory is None else max_memory
+    if settings.solver != "auto":
+        return settings.solver
+    dim, driver, targets = sector_dimension(spec.N, spec.sz), settings.dense.driver, settings.shift_invert.targets
+    budget = available_memory_bytes() if settings.max_memory is None else settings.max_memory
     if dense_memory_bytes(dim, driver) <= budget:
         chosen = "dense"
     elif not targets:
@@ -138,83 +134,62 @@ def choose_solver(spec: SampleSpec, solver: str, driver: str, targets, max_memor
     return chosen
 
 
-def diagonalize_sample(
-    spec: SampleSpec,
-    driver: str = default("dense.driver"),
-    entanglement_method: str = default("dense.entanglement_method"),
-    max_memory: int | None = None,
-    solver: str = default("solver.default"),
-    targets=(),
-    nev: int = default("shift_invert.nev"),
-    tol: float = default("shift_invert.tol"),
-    residual_tol: float = default("shift_invert.residual_tol"),
-    petsc_options: dict | None = None,
-    filter_options: dict | None = None,
-    tuning: dict | None = None,
-    exact_resolve: bool = default("shift_invert.exact_resolve"),
-) -> SampleResult | None:
-    """One sample from parameters to physics: validate, build H, diagonalize, entanglement, r.
+def checked_settings(spec: SampleSpec, settings: SolverSettings) -> SolverSettings:
+    """The settings a validated sample runs with, every check made before any expensive step: the solver chosen
+    (``auto`` resolved), the interior solvers' targets and pairs validated and the per-N shift-invert tuning merged
+    under the user's options, a dense sector checked against the memory budget."""
+    solver = choose_solver(spec, settings)
+    settings = replace(settings, solver=solver)
+    if solver in ("shift_invert", "filter"):
+        from mblnn.solve.mpi import check_shift_invert_request
 
-    ``solver``: ``"dense"`` (LAPACK, one process, all eigenpairs), ``"dense_mpi"`` (ScaLAPACK under
-    MPI, all eigenpairs), ``"shift_invert"`` (SLEPc under MPI, ``nev`` pairs nearest each target
-    energy density in ``targets``), ``"filter"`` (the same pairs by SLEPc's polynomial filter, no
-    factorization; ``filter_options``: degree, width_factor, petsc_options), or ``"auto"`` (see :func:`choose_solver`); all through
-    :func:`mblnn.solve.eigsolve.eigsolve`. Every check (parameters, memory budget in bytes — ``None`` =
-    available memory) runs before any expensive step. The MPI solvers must be called on every rank; the
-    result is returned on rank 0 and ``None`` elsewhere.
+        settings = settings.interior(check_shift_invert_request(spec.N, spec.sz, settings.shift_invert.targets,
+                                                                settings.shift_invert.nev))
+    if solver == "shift_invert":  # the measured per-N settings (shift_invert.tuning) under the user's options
+        settings = replace(settings, shift_invert=settings.shift_invert.for_size(spec.N))
+    if solver == "dense":  # before the basis: a sector too large for LAPACK fails here, with the memory it needs
+        check_dense_fits(sector_dimension(spec.N, spec.sz), settings.dense.driver, settings.max_memory)
+    return settings
+
+
+def diagonalize_sample(spec: SampleSpec, settings: SolverSettings = SolverSettings()) -> SampleResult | None:
+    """One sample from parameters to physics, in named steps: validate the parameters and the settings
+    (:func:`checked_settings`: every check before any expensive step), draw the fields once, build the sector and H,
+    diagonalize, entanglement of every cut, r — returned as a :class:`SampleResult`.
+
+    ``settings.solver``: ``"dense"`` (LAPACK, one process, all eigenpairs), ``"dense_mpi"`` (ScaLAPACK under MPI, all
+    eigenpairs), ``"shift_invert"`` (SLEPc under MPI, ``nev`` pairs nearest each target energy density),
+    ``"filter"`` (the same pairs by SLEPc's polynomial filter, no factorization) or ``"auto"``
+    (:func:`choose_solver`); all through :func:`mblnn.solve.eigsolve.eigsolve`. The MPI solvers must be called on
+    every rank; the result is returned on rank 0 and ``None`` elsewhere.
     """
     from mblnn.solve.eigsolve import eigsolve
 
     spec = spec.validated()
-    solver = choose_solver(spec, solver, driver, targets, max_memory)
-    if solver in ("shift_invert", "filter"):
-        from mblnn.solve.mpi import check_shift_invert_request
-
-        targets = check_shift_invert_request(spec.N, spec.sz, targets, nev)
-    if solver == "dense":  # before the basis: a sector too large for LAPACK fails here, with the memory it needs
-        check_dense_fits(sector_dimension(spec.N, spec.sz), driver, max_memory)
+    settings = checked_settings(spec, settings)
     fields = spec.resolved_fields()  # every MPI rank draws the same disorder from (seed, N, realization)
     basis = SectorBasis.build(spec.N, spec.sz)
     label = f"N={spec.N} hbar={spec.hbar:g} realization={spec.realization}"
-    if solver == "shift_invert":  # the measured per-N settings (shift_invert.tuning) under the user's options
-        from mblnn.solve.mpi import tuned_options
-
-        tuning = default("shift_invert.tuning") if tuning is None else tuning
-        petsc_options = {**_as_text(tuned_options(tuning, spec.N)[1]), **(petsc_options or {})}
-    with eigsolve(basis, fields, spec.J, solver, driver=driver, targets=targets, nev=nev, tol=tol, residual_tol=residual_tol,
-                  petsc_options=petsc_options, filter_options=filter_options, exact_resolve=exact_resolve,
-                  max_memory=max_memory,
-                  label=label) as spectrum:
-        cuts = spectrum.entanglement(spec.cuts, entanglement_method)
+    with eigsolve(basis, fields, spec.J, settings, label=label) as spectrum:
+        cuts = spectrum.entanglement(spec.cuts, settings.entanglement_method)
     if not spectrum.is_root:
         return None
+    return _sample_result(spec, fields, spectrum, cuts, settings)
+
+
+def _sample_result(spec: SampleSpec, fields: np.ndarray, spectrum, cuts: dict, settings: SolverSettings) -> SampleResult:
     # the store's record of the solver keeps its historical key order (dense: driver before the entanglement
     # method; MPI solvers: their settings after it), so that zarr.json stays byte-identical across versions
-    name, *settings = spectrum.options.items()
+    name, *options = spectrum.options.items()
+    dense = settings.solver == "dense"
     return SampleResult(
         spec=spec, fields=fields, energies=spectrum.energies, energy_density=spectrum.energy_density,
         gap_ratio=spectrum.gap_ratio, cuts=cuts,
-        solver=dict([name] + (settings if solver == "dense" else [])
-                    + [("entanglement_method", entanglement_method), ("mblnn_version", __version__)]
-                    + ([] if solver == "dense" else settings)),
+        solver=dict([name] + (options if dense else [])
+                    + [("entanglement_method", settings.entanglement_method), ("mblnn_version", __version__)]
+                    + ([] if dense else options)),
         diagnostics=spectrum.diagnostics, targets=spectrum.targets, window=spectrum.window, residuals=spectrum.residuals,
     )
-
-
-def solver_settings(config: dict) -> dict:
-    """The keyword arguments of :func:`diagonalize_sample` from the config sections ``dense``, ``shift_invert`` and
-    ``filter``."""
-    dense, si, polynomial = config["dense"], config["shift_invert"], config["filter"]
-    return {"driver": dense["driver"], "entanglement_method": dense["entanglement_method"], "targets": tuple(si["targets"]),
-            "nev": si["nev"], "tol": si["tol"], "residual_tol": si["residual_tol"], "petsc_options": _as_text(si["petsc_options"]),
-            "tuning": si["tuning"], "exact_resolve": si["exact_resolve"],
-            "filter_options": {"degree": polynomial["degree"], "width_factor": polynomial["width_factor"],
-                               "petsc_options": _as_text(polynomial["petsc_options"])}}
-
-
-def _as_text(options: dict) -> dict:
-    """PETSc options database entries as text, as the options database stores them (and the store records)."""
-    return {key: str(value) for key, value in options.items()}
 
 
 def parse_cuts(text: str | Sequence[int]) -> tuple[int, ...]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 
 from mblnn.errors import InputError
+from mblnn.solve.settings import SOLVERS
 
-#: solvers whose samples run under an MPI launcher with PETSc/SLEPc
-MPI_SOLVERS = ("dense_mpi", "shift_invert", "filter")
+#: solvers whose samples run under an MPI launcher with PETSc/SLEPc: every solver but one-process LAPACK
+MPI_SOLVERS = tuple(solver for solver in SOLVERS if solver != "dense")
 #: the Python packages of the MPI stack
 MPI_PACKAGES = ("petsc4py", "slepc4py", "mpi4py")
 #: how the MPI stack is installed, and what it costs (README: 15.6-20 minutes on 2 cores, measured on three machines)

@@ -16,6 +16,7 @@ from mblnn.model.hamiltonian import hamiltonian
 from mblnn.sample import SampleSpec, diagonalize_sample
 from mblnn.solve import mpi
 from mblnn.solve.dense import diagonalize_dense
+from mblnn.solve.settings import SolverSettings
 
 comm = PETSc.COMM_WORLD
 root = comm.getRank() == 0
@@ -69,7 +70,7 @@ for N in map(int, sys.argv[1].split(",")):
     for solver_name in ("shift_invert", "dense_mpi"):
         if solver_name == "dense_mpi" and N > 12:
             continue
-        result = diagonalize_sample(spec, solver=solver_name, targets=TARGETS, nev=20)
+        result = diagonalize_sample(spec, SolverSettings(solver=solver_name).interior(TARGETS, nev=20))
         if not root:
             continue
         index = np.searchsorted(reference.energies, result.energies)

@@ -1,4 +1,4 @@
-# Wildcard patterns of the campaign's files (paths and job lists: workflow/campaign.py), and its configuration record.
+# Wildcard patterns of the campaign's files (paths and job lists: workflow/campaign/paths.py), and its configuration record.
 
 import json
 import shlex

@@ -1,5 +1,5 @@
 # Every table (mblnn.analyse.registry.TABLES) by one rule: its inputs and the config keys it depends on come
-# from the registry (workflow/campaign.py: table_inputs, table_config). Written as CSV and Parquet.
+# from the registry (workflow/campaign/: table_inputs, table_config). Written as CSV and Parquet.
 
 
 rule table:

@@ -50,7 +50,8 @@ from mblnn.store.layout import write_store
 from mblnn.learn.features import FeatureSettings, sample_features
 from mblnn.errors import InputError
 from mblnn.store.integrity import CheckedGroup
-from mblnn.learn.network import Ensemble, categories, input_features, paper_n1
+from mblnn.learn.features import input_features, paper_n1
+from mblnn.learn.network import Ensemble, categories
 from mblnn.store.samples import (
     STATE_CHUNK,
     StoreError,

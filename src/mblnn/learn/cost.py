@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from math import ceil
 
-from mblnn.learn.network import paper_n1
+from mblnn.learn.features import paper_n1
 
 TENSORFLOW_BYTES = 0.79e9
 _TRAIN_SECONDS, _TRAIN_UNITS = 51.3, 3500 * 50 * 35 * 1024

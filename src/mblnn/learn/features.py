@@ -7,12 +7,13 @@ h̄ = h_eth, MBL ones from h̄ = h_mbl, TR from every h_eth < h̄ < h_mbl. The l
 every state, as in Appendix B ("for the dataset corresponding to the pure ETH and MBL regimes"), unless
 ``trim_tr`` asks for the trimming there too. A shift-invert sample holds only the windows its targets
 chose, and is used whole. Classification uses every state. The input of a cut is the largest block of
-the smaller side, n1 = C(N_s, ⌊N_s/2⌋) (:func:`mblnn.learn.network.paper_n1`).
+the smaller side, n1 = C(N_s, ⌊N_s/2⌋) (:func:`paper_n1`).
 """
 
 from __future__ import annotations
 
 import os
+from math import comb
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,8 +23,59 @@ from mblnn import streams
 from mblnn.hbar import same_hbar
 from mblnn.schema import default
 from mblnn.errors import InputError
-from mblnn.learn.network import ETH, MBL, TrainingData, input_features, paper_n1, trimmed_states
+from mblnn.learn.network import ETH, MBL, TrainingData
 from mblnn.store.samples import SampleStore, open_sample_store
+
+
+def paper_n1(N: int, N_A: int) -> int:
+    """Length of the network's entanglement spectrum for cut N_A of an N-site chain in the S^z = 0
+    sector: n1 = C(N_s, ⌊N_s/2⌋) with N_s = min(N_A, N - N_A), the largest S^z block of the smaller
+    side (ρ_A and ρ_B share their nonzero eigenvalues). The paper's n1 = C(N_A, ⌊N_A/2⌋) for
+    N_A ≤ N/2, at most C(9, 4) = 126 at N = 18; for N_A > N/2 the stored block of A has only this many
+    nonzero eigenvalues, the rest is padding."""
+    smaller = min(int(N_A), int(N) - int(N_A))
+    return comb(smaller, smaller // 2)
+
+
+def input_features(spectra: np.ndarray, fraction: float = 0.5, kind: str = "entanglement",
+                   floor: float | None = None, n_levels: int | None = None) -> np.ndarray:
+    """Network inputs from largest-block entanglement spectra ξ (ascending), shape ``(n, n1)``.
+
+    ``n_levels``: the spectrum's length n1 (default: all columns; see :func:`paper_n1`); the input is
+    the lowest ⌈fraction·n1⌉ levels of it. ``floor``: ρ_A eigenvalues below it carry no information
+    (the paper: ~1e-16 in double precision), so ξ is capped at -ln(floor); ``None`` keeps the store's
+    resolution. ``kind``: ``"entanglement"`` — the levels ξ (the paper's input); ``"rho"`` — the same
+    levels as ρ_A eigenvalues λ = e^{-ξ} (Appendix A, input a); ``"differences"`` — differences of
+    consecutive levels among them (Appendix A, input b). Returns float32 ``(n, n_in)``.
+    """
+    if not 0 < fraction <= 1:
+        raise InputError(f"fraction must lie in (0, 1], got {fraction}")
+    if floor is not None and not 0 < floor < 1:
+        raise InputError(f"floor must lie in (0, 1) or be None, got {floor}")
+    spectra = np.asarray(spectra, dtype=np.float64)
+    n1 = spectra.shape[1] if n_levels is None else int(n_levels)
+    if not 1 <= n1 <= spectra.shape[1]:
+        raise InputError(f"n_levels={n_levels} must lie in [1, {spectra.shape[1]}] (the stored spectrum's length)")
+    keep = max(2 if kind == "differences" else 1, int(np.ceil(fraction * n1)))
+    lower = spectra[:, :keep]
+    if floor is not None:
+        lower = np.minimum(lower, -np.log(floor))
+    if kind == "entanglement":
+        features = lower
+    elif kind == "rho":
+        features = np.exp(-lower)
+    elif kind == "differences":
+        features = np.diff(lower, axis=1)
+    else:
+        raise InputError(f"kind must be 'entanglement', 'rho' or 'differences', got {kind!r}")
+    return features.astype(np.float32)
+
+
+def trimmed_states(n_states: int, edge_fraction: float = 0.1) -> slice:
+    """The states left after removing the lowest and highest ``edge_fraction`` of the energies
+    (states sorted by energy), as used for the labelled training data."""
+    cut = int(np.floor(edge_fraction * n_states))
+    return slice(cut, n_states - cut)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from math import comb
 from pathlib import Path
 
 import numpy as np
@@ -99,57 +98,6 @@ class TrainingConfig:
             if getattr(self, name) < 0:
                 raise InputError(f"training.{name} must be >= 0, got {getattr(self, name)!r}")
         return self
-
-
-def paper_n1(N: int, N_A: int) -> int:
-    """Length of the network's entanglement spectrum for cut N_A of an N-site chain in the S^z = 0
-    sector: n1 = C(N_s, ⌊N_s/2⌋) with N_s = min(N_A, N - N_A), the largest S^z block of the smaller
-    side (ρ_A and ρ_B share their nonzero eigenvalues). The paper's n1 = C(N_A, ⌊N_A/2⌋) for
-    N_A ≤ N/2, at most C(9, 4) = 126 at N = 18; for N_A > N/2 the stored block of A has only this many
-    nonzero eigenvalues, the rest is padding."""
-    smaller = min(int(N_A), int(N) - int(N_A))
-    return comb(smaller, smaller // 2)
-
-
-def input_features(spectra: np.ndarray, fraction: float = 0.5, kind: str = "entanglement",
-                   floor: float | None = None, n_levels: int | None = None) -> np.ndarray:
-    """Network inputs from largest-block entanglement spectra ξ (ascending), shape ``(n, n1)``.
-
-    ``n_levels``: the spectrum's length n1 (default: all columns; see :func:`paper_n1`); the input is
-    the lowest ⌈fraction·n1⌉ levels of it. ``floor``: ρ_A eigenvalues below it carry no information
-    (the paper: ~1e-16 in double precision), so ξ is capped at -ln(floor); ``None`` keeps the store's
-    resolution. ``kind``: ``"entanglement"`` — the levels ξ (the paper's input); ``"rho"`` — the same
-    levels as ρ_A eigenvalues λ = e^{-ξ} (Appendix A, input a); ``"differences"`` — differences of
-    consecutive levels among them (Appendix A, input b). Returns float32 ``(n, n_in)``.
-    """
-    if not 0 < fraction <= 1:
-        raise InputError(f"fraction must lie in (0, 1], got {fraction}")
-    if floor is not None and not 0 < floor < 1:
-        raise InputError(f"floor must lie in (0, 1) or be None, got {floor}")
-    spectra = np.asarray(spectra, dtype=np.float64)
-    n1 = spectra.shape[1] if n_levels is None else int(n_levels)
-    if not 1 <= n1 <= spectra.shape[1]:
-        raise InputError(f"n_levels={n_levels} must lie in [1, {spectra.shape[1]}] (the stored spectrum's length)")
-    keep = max(2 if kind == "differences" else 1, int(np.ceil(fraction * n1)))
-    lower = spectra[:, :keep]
-    if floor is not None:
-        lower = np.minimum(lower, -np.log(floor))
-    if kind == "entanglement":
-        features = lower
-    elif kind == "rho":
-        features = np.exp(-lower)
-    elif kind == "differences":
-        features = np.diff(lower, axis=1)
-    else:
-        raise InputError(f"kind must be 'entanglement', 'rho' or 'differences', got {kind!r}")
-    return features.astype(np.float32)
-
-
-def trimmed_states(n_states: int, edge_fraction: float = 0.1) -> slice:
-    """The states left after removing the lowest and highest ``edge_fraction`` of the energies
-    (states sorted by energy), as used for the labelled training data."""
-    cut = int(np.floor(edge_fraction * n_states))
-    return slice(cut, n_states - cut)
 
 
 @dataclass
@@ -361,29 +309,41 @@ def _compiled_update(tf, units_in, units_out, b2, decay_gradient, config: Traini
     gradient_b2 (M, 2), step)``.
     """
     variables = (units_in, units_out, b2)
-    lr = config.learning_rate
-    if config.optimizer == "adam":
-        slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in variables]
-    beta1, beta2, epsilon = 0.9, 0.999, 1e-7
+    slots = _optimizer_slots(tf, variables, config.optimizer)
 
     @tf.function(jit_compile=True)
     def update(rows, rows_in, rows_out, gradient_b2, step):
         gradients = (tf.tensor_scatter_nd_add(units_in * decay_gradient, rows, rows_in),
                      tf.scatter_nd(rows, rows_out, tf.shape(units_out, out_type=rows.dtype)), gradient_b2)
-        if config.optimizer == "sgd":
-            for variable, gradient in zip(variables, gradients):
-                variable.assign_sub(lr * gradient)
-            return
-        t = tf.cast(step + 1, tf.float32)
-        lr_t = lr * tf.sqrt(1.0 - tf.pow(beta2, t)) / (1.0 - tf.pow(beta1, t))
-        for variable, (m, v), gradient in zip(variables, slots, gradients):
-            m_new = m + (gradient - m) * (1.0 - beta1)
-            v_new = v + (tf.square(gradient) - v) * (1.0 - beta2)
-            m.assign(m_new)
-            v.assign(v_new)
-            variable.assign_sub(lr_t * m_new / (tf.sqrt(v_new) + epsilon))
+        _apply_update(tf, variables, gradients, slots, config.learning_rate, step)
 
     return update
+
+
+#: Adam's constants: Keras's defaults and TensorFlow's fused-kernel formula
+ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-7
+
+
+def _optimizer_slots(tf, variables, optimizer: str) -> list:
+    """Adam's first and second moments per variable (zeros); none for plain gradient descent."""
+    return [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in variables] if optimizer == "adam" else []
+
+
+def _apply_update(tf, variables, gradients, slots, lr: float, step) -> None:
+    """One optimizer step on ``variables``: plain gradient descent, Eq. (4), without ``slots``; Adam with them
+    (bias-corrected step size at step ``step + 1``)."""
+    if not slots:
+        for variable, gradient in zip(variables, gradients):
+            variable.assign_sub(lr * gradient)
+        return
+    t = tf.cast(step + 1, tf.float32)
+    lr_t = lr * tf.sqrt(1.0 - tf.pow(ADAM_BETA2, t)) / (1.0 - tf.pow(ADAM_BETA1, t))
+    for variable, (m, v), gradient in zip(variables, slots, gradients):
+        m_new = m + (gradient - m) * (1.0 - ADAM_BETA1)
+        v_new = v + (tf.square(gradient) - v) * (1.0 - ADAM_BETA2)
+        m.assign(m_new)
+        v.assign(v_new)
+        variable.assign_sub(lr_t * m_new / (tf.sqrt(v_new) + ADAM_EPSILON))
 
 
 def _data_scale(config: TrainingConfig) -> float:
@@ -476,7 +436,7 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig,
     td_x, td_y, tr_x = tf.constant(data.td_x, tf.float32), tf.constant(data.td_y, tf.int32), tf.constant(data.tr_x, tf.float32)
     train_rows = tf.constant(train_idx, tf.int64)
     B, n_tr, scale, lr = config.batch, len(data.tr_x), _data_scale(config), config.learning_rate
-    slots = [(tf.Variable(tf.zeros_like(p)), tf.Variable(tf.zeros_like(p))) for p in params] if config.optimizer == "adam" else []
+    slots = _optimizer_slots(tf, params, config.optimizer)
 
     def mask(t, layer):
         kept = tf.math.top_k(_hash_uniform(tf, keys, t, 2 + layer, H), k=H // 2, sorted=False).indices
@@ -496,17 +456,7 @@ def _train_deep(data: TrainingData, members: np.ndarray, config: TrainingConfig,
             ce, entropy = _data_terms(tf, logits, labels, B, scale)
             decay = tf.reduce_sum(tf.square(params[0]), axis=[1, 2])
             loss = tf.reduce_sum(ce + config.delta * entropy + config.mu * decay)
-        gradients = tape.gradient(loss, params)
-        if config.optimizer == "sgd":
-            for p, g in zip(params, gradients):
-                p.assign_sub(lr * g)
-        else:  # the same Adam as the single-layer update (_compiled_update)
-            n = tf.cast(t + 1, tf.float32)
-            lr_t = lr * tf.sqrt(1.0 - tf.pow(0.999, n)) / (1.0 - tf.pow(0.9, n))
-            for p, (m1, m2), g in zip(params, slots, gradients):
-                m1.assign(m1 + (g - m1) * 0.1)
-                m2.assign(m2 + (tf.square(g) - m2) * 0.001)
-                p.assign_sub(lr_t * m1 / (tf.sqrt(m2) + 1e-7))
+        _apply_update(tf, params, tape.gradient(loss, params), slots, lr, t)
         return tf.stack([ce, entropy, decay], axis=1)
 
     curves, reports = [], _progress_steps(config) if progress else set()

@@ -23,7 +23,8 @@ from mblnn.errors import InputError
 from mblnn.hbar import check_hbar
 
 
-def _check_seed_and_index(seed: int, realization: int) -> None:
+def check_seed_and_realization(seed: int, realization: int) -> None:
+    """Validate a campaign seed and a realization index (non-negative integers), naming the bad one."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got seed={seed!r}")
     if not isinstance(realization, (int, np.integer)) or realization < 0:
@@ -32,7 +33,7 @@ def _check_seed_and_index(seed: int, realization: int) -> None:
 
 def disorder_draws(seed: int, N: int, realization: int) -> np.ndarray:
     """Uniform draws ``u_r`` in [-1, 1), shape ``(N,)``, for one realization (independent of h̄)."""
-    _check_seed_and_index(seed, realization)
+    check_seed_and_realization(seed, realization)
     return streams.generator(seed, "disorder", N, realization).uniform(-1.0, 1.0, size=int(N))
 
 

@@ -21,20 +21,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mblnn.schema import default
-from mblnn.errors import MemoryBudgetError
+from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.model.basis import SectorBasis
 from mblnn.observables.entanglement import CutEntanglement, entanglement
 from mblnn.observables.levels import gap_ratio
 from mblnn.solve import cost
 from mblnn.memory import available_memory_bytes
 from mblnn.solve.dense import diagonalize_dense, energy_density
+from mblnn.solve.settings import SOLVERS, SolverSettings
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
 logger = logging.getLogger("mblnn.solve")
 
-#: The solvers :func:`eigsolve` knows (``auto`` is resolved by :func:`mblnn.sample.choose_solver`).
-SOLVERS = ("dense", "dense_mpi", "shift_invert", "filter")
 #: Eigenpairs per block of the distributed full diagonalization (bounds the gathered vectors per rank).
 DENSE_MPI_BLOCK = 256
 
@@ -89,28 +87,28 @@ class Spectrum:
         self.close()
 
 
-def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, driver: str, targets: Sequence[float] = (),
-             nev: int = 0, tol: float = 0.0, residual_tol: float = 0.0, petsc_options: dict | None = None,
-             filter_options: dict | None = None, exact_resolve: bool = True, max_memory: int | None = None,
-             label: str = "") -> Spectrum:
-    """The eigenpairs of H(basis, fields, J) by ``solver`` (:data:`SOLVERS`), as a :class:`Spectrum`.
+def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, settings: SolverSettings, *, label: str = "") -> Spectrum:
+    """The eigenpairs of H(basis, fields, J) by ``settings.solver`` (one of :data:`SOLVERS`, ``auto`` resolved by the
+    caller, :func:`mblnn.sample.checked_settings`), as a :class:`Spectrum`.
 
-    ``driver``: the LAPACK driver (dense); ``targets``, ``nev``, ``tol``, ``residual_tol``, ``petsc_options``:
-    the interior solvers (targets validated by the caller, :func:`mblnn.solve.mpi.check_shift_invert_request`);
-    ``filter_options``: the filter solver's ``degree``, ``width_factor`` and ``petsc_options``; ``exact_resolve``:
-    shift-invert with a block low-rank factorization solves a failing target again exactly
-    (:class:`mblnn.solve.mpi.ShiftInvertSolver`);
-    ``max_memory`` the budget in bytes (``None``: what this process may use), checked before any expensive step;
-    ``label`` names the sample in progress lines. Call it on every rank for the MPI solvers.
+    ``settings.dense.driver``: the LAPACK driver (dense); ``settings.shift_invert``: the interior solvers' targets
+    (validated by the caller, :func:`mblnn.solve.mpi.check_shift_invert_request`), pairs per target, tolerances,
+    shift-invert's PETSc options (as given: the caller merges the per-N tuning) and exact re-solve;
+    ``settings.filter``: the filter's degree, width factor and PETSc options; ``settings.max_memory`` the budget in
+    bytes (``None``: what this process may use), checked before any expensive step; ``label`` names the sample in
+    progress lines. Call it on every rank for the MPI solvers.
     """
+    solver = settings.solver
+    if solver not in SOLVERS:
+        raise InputError(f"eigsolve: solver must be one of {SOLVERS}, got {solver!r} (resolve auto first)")
     if solver == "dense":
-        return _dense(basis, fields, J, driver, max_memory)
+        return _dense(basis, fields, J, settings.dense.driver, settings.max_memory)
     from mblnn.solve import mpi
 
     comm = mpi.world()
     if solver == "dense_mpi":
         need = cost.dense_mpi_memory_bytes(basis.dim, comm.getSize())
-        budget = (available_memory_bytes() // mpi.local_ranks(comm)) if max_memory is None else max_memory
+        budget = (available_memory_bytes() // mpi.local_ranks(comm)) if settings.max_memory is None else settings.max_memory
         if need > budget:
             raise MemoryBudgetError(
                 f"distributed full diagonalization of {basis.dim} states on {comm.getSize()} ranks needs about "
@@ -121,9 +119,7 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, solver: str, *, d
         H.set_fields(fields)
         if solver == "dense_mpi":
             return _dense_mpi(H)
-        if solver == "filter":
-            return _interior(H, "filter", targets, nev, tol, residual_tol, filter_options or {}, label)
-        return _interior(H, "shift_invert", targets, nev, tol, residual_tol, petsc_options, label, exact_resolve)
+        return _interior(H, solver, settings, label)
     except BaseException:
         H.destroy()
         raise
@@ -173,10 +169,13 @@ def _dense_mpi(H) -> Spectrum:
                     is_root=H.comm.getRank() == 0, _blocks=blocks, _close=close)
 
 
-def _interior(H, kind, targets, nev, tol, residual_tol, settings, label, exact_resolve=True) -> Spectrum:
-    """``nev`` pairs nearest each target energy density by shift-invert (``settings``: its PETSc options) or by
-    the polynomial filter (``settings``: degree, width_factor, petsc_options)."""
+def _interior(H, kind: str, settings: SolverSettings, label: str) -> Spectrum:
+    """``nev`` pairs nearest each target energy density (``settings.shift_invert``) by shift-invert or by the
+    polynomial filter (``settings.filter``)."""
     from mblnn.solve import mpi
+
+    interior = settings.shift_invert
+    targets, nev, tol, residual_tol = interior.targets, interior.nev, interior.tol, interior.residual_tol
 
     root = H.comm.getRank() == 0
     report = logger.info if root else (lambda *args: None)
@@ -184,18 +183,17 @@ def _interior(H, kind, targets, nev, tol, residual_tol, settings, label, exact_r
     e_min, e_max = mpi.spectrum_bounds(H, tol)
     report("%s: spectrum bounds [%.6g, %.6g] in %.1f s", label, e_min, e_max, time.perf_counter() - started)
     if kind == "filter":
-        # settings not given take the schema's defaults (filter section), like every other setting
-        settings = {key: default(f"filter.{key}") for key in ("degree", "width_factor", "petsc_options")} | dict(settings)
-        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol, degree=settings["degree"],
-                                  width_factor=settings["width_factor"], petsc_options=settings["petsc_options"])
-        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, "degree": settings["degree"],
-                   "width_factor": settings["width_factor"], "petsc_options": dict(settings["petsc_options"] or {})}
+        polynomial = settings.filter
+        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol, degree=polynomial.degree,
+                                  width_factor=polynomial.width_factor, petsc_options=polynomial.petsc_options)
+        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, "degree": polynomial.degree,
+                   "width_factor": polynomial.width_factor, "petsc_options": dict(polynomial.petsc_options or {})}
     else:
-        solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=settings,
-                                       exact_resolve=exact_resolve)
+        solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=interior.petsc_options,
+                                       exact_resolve=interior.exact_resolve)
         approximate = solver.approximate
         options = {"name": "shift_invert", "nev": nev, "tol": tol, "residual_tol": residual_tol,
-                   "petsc_options": {**mpi.SHIFT_INVERT_DEFAULTS, **(settings or {})}}
+                   "petsc_options": {**mpi.SHIFT_INVERT_DEFAULTS, **(interior.petsc_options or {})}}
     try:
         windows = []
         for i, t in enumerate(targets):

@@ -1,0 +1,65 @@
+"""The ``--config`` of every job: the JSON of exactly the config keys the job's result depends on (so Snakemake's
+params trigger reruns a job when, and only when, one of its keys changes)."""
+
+from __future__ import annotations
+
+import json
+
+from mblnn.analyse.registry import TABLES, config_subset
+from mblnn.config import default, solver_for, variant_training
+from mblnn.solve.mpi import tuned_options
+
+
+def job_config(config: dict, *keys: str) -> str:
+    """``--config`` of a job: the JSON of exactly ``keys`` (dotted) of the config, sorted for a stable text."""
+    return json.dumps(config_subset(config, keys), sort_keys=True)
+
+
+def table_config(config: dict, name: str) -> str:
+    return job_config(config, *TABLES[name].keys)
+
+
+#: the config keys of a sample's solve, by solver (only the settings of the solver used: editing the shift-invert
+#: targets reruns the shift-invert samples and nothing else)
+SOLVER_KEYS = {
+    "dense": ("dense.driver", "dense.entanglement_method"),
+    "dense_mpi": ("dense.entanglement_method",),
+    "shift_invert": ("dense.entanglement_method", "shift_invert.targets", "shift_invert.nev", "shift_invert.tol",
+                     "shift_invert.residual_tol", "shift_invert.petsc_options"),
+}
+SOLVER_KEYS["filter"] = SOLVER_KEYS["shift_invert"][:-1] + ("filter.degree", "filter.width_factor", "filter.petsc_options")
+SOLVER_KEYS["auto"] = tuple(dict.fromkeys(SOLVER_KEYS["dense"] + SOLVER_KEYS["shift_invert"]))
+
+
+def spectrum_config(config: dict, N: int) -> str:
+    """``mblnn spectrum --config`` of size N: the settings of its solver; for shift-invert also the one entry of
+    ``shift_invert.tuning`` that applies to N (and ``exact_resolve``), only where one applies, so that editing the
+    N = 20 entry reruns the N = 20 samples and nothing else."""
+    solver = solver_for(config, N)
+    subset = config_subset(config, ("seed", "model.J", "model.sz", *SOLVER_KEYS[solver]))
+    key, options = tuned_options(config["shift_invert"]["tuning"], N)
+    if solver in ("shift_invert", "auto") and options:
+        subset["shift_invert"] |= {"tuning": {str(key): options}, "exact_resolve": config["shift_invert"]["exact_resolve"]}
+    elif solver in ("shift_invert", "auto") and tuned_options(default("shift_invert.tuning"), N)[1]:
+        subset["shift_invert"]["tuning"] = {}  # the job must not fall back on the default table's entry
+    return json.dumps(subset, sort_keys=True)
+
+
+#: keys of a variant's training section that do not change its ensemble
+_NOT_RESULTS = ("threads", "variants")
+
+
+def training_config(config: dict, variant: str) -> str:
+    """``mblnn train --config`` of ``variant``: the training keys it trains with, its own variant entry only (editing
+    another variant retrains nothing of this one)."""
+    training = config["training"]
+    section = {key: value for key, value in training.items() if key not in _NOT_RESULTS}
+    section["variants"] = {variant: training["variants"][variant]}
+    variant_training({"training": section}, variant)  # a misspelt variant fails here, at planning
+    return json.dumps({"training": section}, sort_keys=True)
+
+
+def confusion_config(config: dict) -> str:
+    """``mblnn confusion --config``: its networks (finite_size.confusion), the bin width and the network inputs."""
+    return job_config(config, "finite_size.confusion", "finite_size.eps_width", "training.fraction", "training.input",
+                      "training.floor")
