@@ -188,10 +188,10 @@ def _train(args: argparse.Namespace) -> int:
                f"mean {eta.mean():.4f} -> {args.out}")
     for trial in ensemble.config["step_scan"] or ():
         whole = trial["ensemble_failed"]
+        failed = "" if whole is None else f"; the whole ensemble: {len(whole)} network{'' if len(whole) == 1 else 's'} failed"
         _say(args, f"step scan: lambda {trial['learning_rate']:g}, {trial['steps']} steps: accuracy on the training "
                    f"halves min {min(trial['train_accuracy']):.4f}{', a cost diverged' if any(trial['diverged']) else ''}"
-                   f"{'' if whole is None else f'; the whole ensemble: {len(whole)} networks failed'}"
-                   f" -> {'chosen' if trial['accepted'] else 'rejected'}")
+                   f"{failed} -> {'chosen' if trial['accepted'] else 'rejected'}")
     for entry in ensemble.config["retrained"]:
         tries = ", ".join(f"{t['member']} (eta {t['eta']:.4f}{', diverged' if t['diverged'] else ''})" for t in entry["failed"])
         _say(args, f"network {entry['member']} failed as {tries}; kept {entry['kept']}")
