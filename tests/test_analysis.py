@@ -218,3 +218,13 @@ def test_critical_field_of_one_realization_has_no_bootstrap_error():
     row = analysis.critical_field_table(curves, analysis.critical_field_realizations(curves, [0.5]), [0.5], replicas=20).iloc[0]
     assert row["hbar_c"] == pytest.approx(2.0) and np.isnan(row["hbar_c_err"]) and np.isnan(row["edge_replicas"])
     assert row["n_realizations"] == 1 and np.isnan(row["rho_inverse_hbar_c_u"])
+
+
+def test_figures_of_a_campaign_without_a_main_variant(tmp_path):
+    """A campaign may name its only variant otherwise (the floor study's `float64`): its one-variant figures draw it
+    (they drew nothing and failed before)."""
+    phase = analysis.phase_diagram_table([synthetic(tmp_path, step)], eps_bins=4)
+    renamed = phase.assign(variant="float64")
+    written = save_figure(phase_diagram_figure(renamed), tmp_path / "phase.png")
+    reference = save_figure(phase_diagram_figure(phase), tmp_path / "reference" / "phase.png")
+    assert [p.read_bytes() for p in written] == [p.read_bytes() for p in reference]

@@ -71,7 +71,16 @@ def _edges(values: np.ndarray) -> np.ndarray:
     return np.concatenate([[values[0] - (middle[0] - values[0])], middle, [values[-1] + (values[-1] - middle[-1])]])
 
 
+def _plotted_variant(table: pd.DataFrame) -> str | None:
+    """The variant a one-variant figure draws: ``main`` where the campaign has it, else the table's first (a campaign
+    may name its only variant otherwise, e.g. the floor study's ``float64``)."""
+    variants = list(dict.fromkeys(table["variant"])) if "variant" in table else []
+    return None if not variants else ("main" if "main" in variants else variants[0])
+
+
 def _half_chain(table: pd.DataFrame, variant: str | None = None) -> pd.DataFrame:
+    """The half-chain rows of ``variant`` (default: :func:`_plotted_variant`)."""
+    variant = variant or _plotted_variant(table)
     table = table[table["N_A"] == table["N"] // 2]
     if variant is not None and "variant" in table:
         table = table[table["variant"] == variant]
@@ -85,7 +94,7 @@ def _panel_per_size(table: pd.DataFrame, height: float, width: float = 4.2, **op
     return figure, axes[0], sizes
 
 
-def phase_diagram_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
+def phase_diagram_figure(table: pd.DataFrame, variant: str | None = None) -> Figure:
     """Fig. 1: disorder-averaged MBL confidence over (h̄, ε), one panel per N (half-chain cut)."""
     table = _half_chain(table, variant)
     figure, axes, sizes = _panel_per_size(table, 3.6, sharey=True)
@@ -102,7 +111,7 @@ def phase_diagram_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
     return figure
 
 
-def critical_field_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
+def critical_field_figure(table: pd.DataFrame, variant: str | None = None) -> Figure:
     """Fig. 3a: h̄_c of the disorder-averaged curve against the confidence threshold, one line per
     required state fraction, per N, with bootstrap errors over realizations; open markers where the
     grid does not bracket the crossing (h̄_c at the grid's start, or none: drawn at the grid's top)."""
@@ -123,7 +132,7 @@ def critical_field_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
     return figure
 
 
-def disorder_correlation_figure(table: pd.DataFrame, variant: str = "main",
+def disorder_correlation_figure(table: pd.DataFrame, variant: str | None = None,
                               threshold: float = default("analysis.threshold"), fraction: float = default("analysis.critical_fraction")) -> Figure:
     """Fig. 3b from the per-realization table: (left) 1/h̄_c against the pattern's ⟨|u|⟩ (the text's
     reading), (right) h̄_c against ⟨|h|⟩ at h̄_c = h̄_c⟨|u|⟩ (the caption's formula), one colour per N,
@@ -174,7 +183,7 @@ def levels_vs_network_figure(table: pd.DataFrame) -> Figure:
     return figure
 
 
-def consistency_figure(table: pd.DataFrame, variant: str = "main") -> Figure:
+def consistency_figure(table: pd.DataFrame, variant: str | None = None) -> Figure:
     """Fig. 9: fraction of states changing category, and flipping between confident ETH and MBL,
     between pairs of networks of an ensemble, against h̄."""
     table = _half_chain(table, variant)
@@ -198,7 +207,7 @@ def transition_region_figure(table: pd.DataFrame) -> Figure:
     confidence against h̄: one line per N (main variant) and one per cost variant (largest N)."""
     table = table[table["N_A"] == table["N"] // 2]
     figure, (sizes_ax, variants_ax) = _subplots(1, 2, figsize=(8.8, 3.4), sharey=True)
-    main = table["variant"].iloc[0] if "main" not in set(table["variant"]) else "main"
+    main = _plotted_variant(table)
     for N, part in table[table["variant"] == main].groupby("N"):
         part = part.sort_values("hbar")
         sizes_ax.plot(part["hbar"], part["fraction_uncertain"], marker="o", label=f"N = {N}")
