@@ -5,16 +5,15 @@ tested here with a Python that has the dependencies but no mblnn), and envs/work
 planning a campaign imports — measured by importing the workflow."""
 
 import json
-import os
 import re
 import subprocess
 import sys
-import sysconfig
 import tomllib
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from venvs import venv_with_project_dependencies
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -106,14 +105,7 @@ def test_workflow_env_holds_what_planning_imports():
 
 def test_launcher_runs_the_workflows_library_without_an_installed_package(tmp_path):
     """workflow/bin/mblnn, as a conda environment's job runs it: a Python with the dependencies but no mblnn."""
-    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
-    purelib = subprocess.run([str(tmp_path / "venv" / "bin" / "python"), "-c",
-                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    # the project venv's packages as a plain path entry: its editable finder for mblnn is not run
-    Path(purelib, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PATH"] = f"{tmp_path / 'venv' / 'bin'}:/usr/bin:/bin"
+    _, env = venv_with_project_dependencies(tmp_path / "venv")
     alone = subprocess.run(["python", "-c", "import mblnn"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert alone.returncode != 0, "the test's Python must not find mblnn by itself"
     done = subprocess.run([str(ROOT / "workflow" / "bin" / "mblnn"), "check-config", str(ROOT / "config" / "config.yaml")],

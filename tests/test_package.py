@@ -1,21 +1,19 @@
 """mblnn installs like a package: its wheel, installed without ``-e`` into a fresh venv, works outside the checkout.
 
 The wheel is built from the checkout (``pip wheel --no-deps``) and installed with ``--no-deps`` into a new venv in a
-temporary directory; its dependencies (numpy, TensorFlow, zarr, ...) come from the project's venv through a plain path
-entry, which does not run that venv's editable finder — so ``import mblnn`` can only find the wheel's copy, and every
-file the library reads (the schema) must be inside it. Installing TensorFlow anew from PyPI would test PyPI, not mblnn.
+temporary directory that has the project's dependencies but not its mblnn (:mod:`venvs`) — so ``import mblnn`` can
+only find the wheel's copy, and every file the library reads (the schema) must be inside it.
 """
 
 import json
-import os
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from venvs import venv_with_project_dependencies
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,14 +34,8 @@ def installed(tmp_path_factory):
     (wheel,) = (base / "dist").glob("mblnn-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert "mblnn/schemas/config.schema.yaml" in archive.namelist()
-    run([sys.executable, "-m", "venv", str(base / "venv")], cwd=base)
-    bin_dir = base / "venv" / "bin"
+    bin_dir, env = venv_with_project_dependencies(base / "venv")
     run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "--quiet", str(wheel)], cwd=base)
-    fresh = Path(run([str(bin_dir / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                     cwd=base).stdout.strip())
-    (fresh / "project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
     work = base / "elsewhere"
     work.mkdir()
     return bin_dir, env, work
