@@ -2,6 +2,7 @@
 causes read from job output, and what a retry asks for after each (workflow/campaign/resources.py, mblnn.slurm)."""
 
 import time
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -39,18 +40,41 @@ class Wildcards(SimpleNamespace):
 SAMPLE = Wildcards(N="16", hbar="3.0", realization="0")
 
 
-def slurm_log(workdir, rule, name, text, array=False):
-    """A Slurm output file where snakemake-executor-plugin-slurm keeps it (array tasks: one folder per rule)."""
-    folder = workdir / ".snakemake/slurm_logs" / f"rule_{rule}" / ("" if array else "16_3.0_0")
+OUT = "results/samples/N16/hbar3.0/r0.zarr"
+
+
+def run_log(workdir, started=None):
+    """The log of a Snakemake run in ``workdir``, named as Snakemake names it (its start time)."""
+    folder = workdir / ".snakemake/log"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(f"rule {rule}:\n    wildcards: N=16, hbar=3.0, realization=0\n{text}\n")
+    started = datetime.now() - timedelta(seconds=1) if started is None else started
+    log = folder / (started.isoformat().replace(":", "") + ".snakemake.log")
+    log.touch()
+    return log
+
+
+def slurm_log(workdir, rule, name, text, array=False, out=OUT, log=None):
+    """A failed Slurm attempt of the job writing ``out``: its Slurm output where snakemake-executor-plugin-slurm
+    keeps it (array tasks: one folder per rule, though the report names the wildcards' folder) and the report of the
+    failure in the run's log (``log``; the newest run's by default), as Snakemake writes them."""
+    named = workdir / ".snakemake/slurm_logs" / f"rule_{rule}" / "16_3.0_0" / name
+    written = named.parent.parent / name if array else named
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text(f"rule {rule}:\n    wildcards: N=16, hbar=3.0, realization=0\n{text}\n")
+    report = (f"[Sat Dec  5 22:19:32 2026]\nError in rule {rule}:\n    message: SLURM-job '1' failed, SLURM status is: "
+              f"'FAILED'.\n    jobid: 0\n    output: {out}\n    log: results/logs/x.log, {named} (check log file(s) for "
+              f"error details)\n    shell:\n        mblnn spectrum --out {out}\n        (command exited with non-zero "
+              f"exit code)\n    external_jobid: 1\nTrying to restart job 0.\nSelect jobs to execute...\n")
+    log = log or slurm.current_run_log(workdir)
+    with log.open("a") as stream:
+        stream.write(report)
     time.sleep(0.01)  # distinct modification times: the order of the attempts
 
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(campaign, "RUN_STARTED", time.time() - 1)
+    run_log(tmp_path)
     return tmp_path
 
 
@@ -67,10 +91,12 @@ def test_a_retry_asks_for_what_the_failed_attempt_lacked(workdir):
     assert (resources["mem_mb"](SAMPLE, 2), resources["runtime"](SAMPLE, 2)) == (mem, 2 * runtime)
     slurm_log(workdir, "diagonalize_N16", "102.log", OOM)  # the second attempt ran out of memory
     assert (resources["mem_mb"](SAMPLE, 3), resources["runtime"](SAMPLE, 3)) == (2 * mem, 2 * runtime)
-    # an array task's output names its wildcards inside; another job's failures do not count
+    # an array task's output is written beside the folder the report names; another job's failures do not count
     slurm_log(workdir, "diagonalize_N16", "200_3.log", TIME_LIMIT, array=True)
     assert resources["runtime"](SAMPLE, 4) == 4 * runtime
     assert resources["runtime"](Wildcards(N="16", hbar="12.0", realization="0"), 2) == 2 * runtime
+    slurm_log(workdir, "diagonalize_N16", "201_1.log", OOM, out="results/samples/N16/hbar12.0/r0.zarr")
+    assert resources["mem_mb"](SAMPLE, 5) == 2 * mem
 
 
 def test_retries_are_capped_at_the_node(workdir):
@@ -82,10 +108,11 @@ def test_retries_are_capped_at_the_node(workdir):
     assert resources["runtime"](SAMPLE, 7) == 15 and resources["mem_mb"](SAMPLE, 7) == 12000
 
 
-def test_old_runs_failures_do_not_count(workdir, monkeypatch):
+def test_old_runs_failures_do_not_count(workdir):
     slurm_log(workdir, "diagonalize_N16", "101.log", TIME_LIMIT)
-    monkeypatch.setattr(campaign, "RUN_STARTED", time.time() + 1)
-    assert campaign.previous_failures("diagonalize_N16", SAMPLE) == []
+    assert slurm.failed_attempts(OUT, slurm.current_run_log()) == [slurm.TIMEOUT]
+    run_log(workdir, datetime.now())  # a new run: the newest log is its own
+    assert slurm.failed_attempts(OUT, slurm.current_run_log()) == []
 
 
 def test_first_requests_from_the_config_still_grow_on_retry(workdir):
@@ -97,24 +124,27 @@ def test_first_requests_from_the_config_still_grow_on_retry(workdir):
     assert resources["runtime"](SAMPLE, 2) == 2
 
 
-def test_a_cancelled_job_is_not_retried(workdir):
-    out = "results/samples/N16/hbar3.0/r0.zarr"
+def test_a_cancelled_job_is_not_retried(workdir, monkeypatch):
     resources = campaign.rule_resources(CONFIG, "diagonalize")
     slurm_log(workdir, "diagonalize_N16", "101.log", SCANCEL)
     assert resources["runtime"](SAMPLE, 2) == 1, "the refused retry asks for next to nothing"
-    assert "cancelled by a user" in slurm.not_retried_reason(out)
+    assert slurm.not_retried_reason(OUT) is None, "outside Slurm nothing is refused"
+    monkeypatch.setenv("SLURM_JOB_ID", "102")
+    assert "cancelled by a user (scancel): not retried" in slurm.not_retried_reason(OUT)
     # the command itself refuses before any work, with the reason
-    code = main(["spectrum", "--N", "16", "--hbar", "3.0", "--realization", "0", "--cuts", "8", "--out", out])
-    assert code == 3 and not (workdir / out).exists()
-    # a new run's first attempt runs again
-    resources["runtime"](SAMPLE, 1)
-    assert slurm.not_retried_reason(out) is None
+    code = main(["spectrum", "--N", "16", "--hbar", "3.0", "--realization", "0", "--cuts", "8", "--out", OUT])
+    assert code == 3 and not (workdir / OUT).exists()
+    # nothing was written to decide it: the files are the run's log and the Slurm output
+    assert not (workdir / ".snakemake/mblnn").exists()
+    # a new run runs the job again
+    run_log(workdir, datetime.now())
+    assert slurm.not_retried_reason(OUT) is None and resources["runtime"](SAMPLE, 2) == 2 * resources["runtime"](SAMPLE, 1)
 
 
 def test_an_allocation_below_the_modelled_memory_stops_the_job_and_its_retry_asks_for_twice_the_memory(workdir, monkeypatch):
     """In a Slurm job the solver's budget is the allocation (mblnn.memory): a dense N = 16 sample given 1000 MB stops
     before any work and records it; each retry of this run doubles the memory, time unchanged."""
-    out = "results/samples/N16/hbar3.0/r0.zarr"
+    out = OUT
     config = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0],
                               "resources": {"requests": {"diagonalize_N16": {"mem_mb": 1000}}}})
     resources = campaign.rule_resources(config, "diagonalize")
@@ -128,11 +158,12 @@ def test_an_allocation_below_the_modelled_memory_stops_the_job_and_its_retry_ask
         time.sleep(0.01)
         assert (resources["mem_mb"](SAMPLE, attempt + 1), resources["runtime"](SAMPLE, attempt + 1)) == \
             (1000 * 2**attempt, first[1])
-    # a new run's first attempt forgets them
-    assert resources["mem_mb"](SAMPLE, 1) == 1000 and slurm.short_of_memory_attempts(out, 0) == 0
+    # a new run counts its own attempts only
+    run_log(workdir, datetime.now())
+    assert resources["mem_mb"](SAMPLE, 1) == 1000 and resources["mem_mb"](SAMPLE, 2) == 2000
     monkeypatch.delenv("SLURM_JOB_ID")
     assert main(["spectrum", "--N", "16", "--hbar", "3.0", "--cuts", "8", "--out", out]) == 2
-    assert slurm.short_of_memory_attempts(out, 0) == 0, "outside Slurm nothing is recorded"
+    assert slurm.short_of_memory_attempts(out, 0) == 2, "outside Slurm nothing is recorded"
 
 
 def test_every_rule_asks_for_memory_and_time_that_grow_with_the_campaign():

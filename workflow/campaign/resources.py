@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 from mblnn import slurm
 from mblnn.config import solver_for, variant_training
 from mblnn.model.basis import sector_dimension
@@ -102,36 +99,12 @@ def capped_request(config: dict, mem_mb: int, runtime: int, attempt: int, causes
     return {"mem_mb": min(mem_mb, limits["max_mem_mb"]), "runtime": min(runtime, limits["max_runtime_min"])}
 
 
-#: where snakemake-executor-plugin-slurm keeps each job's Slurm output (its default logdir, relative to the workdir)
-SLURM_LOGS = Path(".snakemake/slurm_logs")
-#: attempts before this run started are not this run's failures
-RUN_STARTED = time.time()
-
-
-def previous_failures(rule: str, wildcards) -> list[str]:
-    """Causes (:func:`mblnn.slurm.failure_cause`) of this run's failed Slurm attempts of the job (rule, wildcards),
-    oldest first, from the executor's log files: ``rule_<rule>/<wildcard values>/<jobid>.log``, or for array tasks
-    ``rule_<rule>/<array>_<task>.log`` naming the wildcards inside."""
-    folder = SLURM_LOGS / f"rule_{rule}"
-    if not folder.is_dir():
-        return []
-    values = "_".join(str(value) for value in wildcards).replace("/", "_")
-    printed = "wildcards: " + ", ".join(f"{key}={value}" for key, value in wildcards.items())
-    causes = []
-    logs = [log for log in folder.glob("**/*.log") if log.stat().st_mtime >= RUN_STARTED]
-    for log in sorted(logs, key=lambda log: log.stat().st_mtime):
-        text = log.read_text(errors="replace")
-        if log.parent.name == values or printed in text:
-            cause = slurm.failure_cause(text)
-            if cause:
-                causes.append(cause)
-    return causes
-
-
 def rule_resources(config: dict, rule: str) -> dict:
     """The ``resources`` of a rule as callables of (wildcards, attempt): ``mem_mb`` and ``runtime`` from the cost
-    models (or resources.requests of the rule), raised on a retry by what the failed attempt lacked; after a user's
-    scancel the retry is marked not to run."""
+    models (or resources.requests of the rule), raised on a retry by what the failed attempts of this run lacked
+    (:func:`mblnn.slurm.failed_attempts`); after a user's scancel the retry asks for next to nothing, and its command
+    ends at once (:func:`mblnn.slurm.not_retried_reason`). The callables only read: Snakemake evaluates them when it
+    plans, submits and, on the node, runs a job, and each time they give the same request."""
     def name(wc):
         return diagonalize_rule(config, wc.N) if rule == "diagonalize" else rule
 
@@ -148,17 +121,13 @@ def rule_resources(config: dict, rule: str) -> dict:
         return override.get("mem_mb", request[0]), override.get("runtime", request[1])
 
     def causes(wc, attempt):
-        found = previous_failures(name(wc), wc) if attempt > 1 else []
+        if attempt == 1:
+            return []
         out = rule_output(config, rule).format(**dict(wc.items()))
+        run_log = slurm.current_run_log()
         # attempts that stopped themselves because the allocation was below their modelled memory (mblnn.memory)
-        found += [slurm.MEMORY] * (slurm.short_of_memory_attempts(out, RUN_STARTED) if attempt > 1 else 0)
-        # a user's scancel: the retry's command ends at once (mblnn.slurm.not_retried_reason), asking for little
-        if slurm.CANCELLED in found:
-            slurm.mark_not_retried(out, f"{name(wc)} ({out}) was cancelled by a user (scancel): not retried")
-        elif attempt == 1:
-            slurm.clear_not_retried(out)
-            slurm.clear_short_of_memory(out)
-        return found
+        short = slurm.short_of_memory_attempts(out, slurm.run_started(run_log))
+        return slurm.failed_attempts(out, run_log) + [slurm.MEMORY] * short
 
     def request(wc, attempt):
         found = causes(wc, attempt)
