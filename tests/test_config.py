@@ -59,7 +59,7 @@ def test_hbar_grid_and_per_size_cuts():
 def test_paper_training_defaults():
     training = validate_config(dict(GOOD))["training"]
     assert (training["cost_reduction"], training["optimizer"], training["learning_rate"], training["floor"],
-            training["trim_tr"], training["edge_fraction"], training["hidden_layers"]) == ("sum", "sgd", "auto", 1e-16, False, 0.1, 1)
+            training["trim_tr"], training["edge_fraction"], training["hidden_layers"]) == ("sum", "sgd", "auto", None, False, 0.1, 1)
     # the step by the paper's criterion (Sec. II), from its 1e-4 (Appendix B) down; no network left failed
     assert training["step_scan"] == {"grid": [1e-4, 3e-5, 1e-5], "members": 5, "max_steps": 20000}
     assert (training["min_accuracy"], training["retrain_attempts"], training["allow_failed_members"]) == (0.99, 2, False)
@@ -68,14 +68,14 @@ def test_paper_training_defaults():
 def test_variants_override_training_keys():
     config = validate_config({**GOOD, "training": {"variants": {
         "main": {"delta": 1.0, "mu": 1.0},
-        "literal": {"delta": 1.0, "mu": 1.0, "floor": None, "trim_tr": True, "optimizer": "adam", "hidden_layers": 2}}}})
-    assert variant_training(config, "main")["floor"] == 1e-16
+        "literal": {"delta": 1.0, "mu": 1.0, "floor": 1e-16, "trim_tr": True, "optimizer": "adam", "hidden_layers": 2}}}})
+    assert variant_training(config, "main")["floor"] is None
     literal = variant_training(config, "literal")
-    assert literal["floor"] is None and literal["trim_tr"] and literal["optimizer"] == "adam"
+    assert literal["floor"] == 1e-16 and literal["trim_tr"] and literal["optimizer"] == "adam"
     job = training_of(config, "literal")
-    assert job["floor"] is None and job["trim_tr"] and job["optimizer"] == "adam"
+    assert job["floor"] == 1e-16 and job["trim_tr"] and job["optimizer"] == "adam"
     assert job["hidden_layers"] == 2 and job["cost_reduction"] == "sum"
-    assert not training_of(config, "main")["trim_tr"] and training_of(config, "main")["floor"] == 1e-16
+    assert not training_of(config, "main")["trim_tr"] and training_of(config, "main")["floor"] is None
 
 
 def test_single_realization_campaign_and_grid_extras():

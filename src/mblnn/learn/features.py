@@ -42,9 +42,9 @@ def input_features(spectra: np.ndarray, fraction: float = 0.5, kind: str = "enta
     """Network inputs from largest-block entanglement spectra ξ (ascending), shape ``(n, n1)``.
 
     ``n_levels``: the spectrum's length n1 (default: all columns; see :func:`paper_n1`); the input is
-    the lowest ⌈fraction·n1⌉ levels of it. ``floor``: ρ_A eigenvalues below it carry no information
-    (the paper: ~1e-16 in double precision), so ξ is capped at -ln(floor); ``None`` keeps the store's
-    resolution. ``kind``: ``"entanglement"`` — the levels ξ (the paper's input); ``"rho"`` — the same
+    the lowest ⌈fraction·n1⌉ levels of it. ``floor``: ξ is capped at -ln(floor), every ρ_A eigenvalue below
+    it set to it (1e-16: the hard-floor reading of the paper's Sec. IV); ``None`` (the preset) keeps the
+    store's resolution (docs/physics.md, "The 1e-16 floor"). ``kind``: ``"entanglement"`` — the levels ξ (the paper's input); ``"rho"`` — the same
     levels as ρ_A eigenvalues λ = e^{-ξ} (Appendix A, input a); ``"differences"`` — differences of
     consecutive levels among them (Appendix A, input b). Returns float32 ``(n, n_in)``.
     """
