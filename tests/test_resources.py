@@ -53,10 +53,10 @@ def run_log(workdir, started=None):
     return log
 
 
-def slurm_log(workdir, rule, name, text, array=False, out=OUT, log=None):
+def slurm_log(workdir, rule, name, text, array=False, out=OUT):
     """A failed Slurm attempt of the job writing ``out``: its Slurm output where snakemake-executor-plugin-slurm
     keeps it (array tasks: one folder per rule, though the report names the wildcards' folder) and the report of the
-    failure in the run's log (``log``; the newest run's by default), as Snakemake writes them."""
+    failure in the newest run's log, as Snakemake writes them (in the order of the attempts)."""
     named = workdir / ".snakemake/slurm_logs" / f"rule_{rule}" / "16_3.0_0" / name
     written = named.parent.parent / name if array else named
     written.parent.mkdir(parents=True, exist_ok=True)
@@ -65,10 +65,8 @@ def slurm_log(workdir, rule, name, text, array=False, out=OUT, log=None):
               f"'FAILED'.\n    jobid: 0\n    output: {out}\n    log: results/logs/x.log, {named} (check log file(s) for "
               f"error details)\n    shell:\n        mblnn spectrum --out {out}\n        (command exited with non-zero "
               f"exit code)\n    external_jobid: 1\nTrying to restart job 0.\nSelect jobs to execute...\n")
-    log = log or slurm.current_run_log(workdir)
-    with log.open("a") as stream:
+    with slurm.current_run_log(workdir).open("a") as stream:
         stream.write(report)
-    time.sleep(0.01)  # distinct modification times: the order of the attempts
 
 
 @pytest.fixture

@@ -44,9 +44,10 @@ def input_features(spectra: np.ndarray, fraction: float = 0.5, kind: str = "enta
     ``n_levels``: the spectrum's length n1 (default: all columns; see :func:`paper_n1`); the input is
     the lowest ⌈fraction·n1⌉ levels of it. ``floor``: ξ is capped at -ln(floor), every ρ_A eigenvalue below
     it set to it (1e-16: the hard-floor reading of the paper's Sec. IV); ``None`` (the preset) keeps the
-    store's resolution (docs/physics.md, "The 1e-16 floor"). ``kind``: ``"entanglement"`` — the levels ξ (the paper's input); ``"rho"`` — the same
-    levels as ρ_A eigenvalues λ = e^{-ξ} (Appendix A, input a); ``"differences"`` — differences of
-    consecutive levels among them (Appendix A, input b). Returns float32 ``(n, n_in)``.
+    store's resolution (docs/physics.md, "The 1e-16 floor"). ``kind``: ``"entanglement"`` — the levels ξ
+    (the paper's input); ``"rho"`` — the same levels as ρ_A eigenvalues λ = e^{-ξ} (Appendix A, input a);
+    ``"differences"`` — differences of consecutive levels among them (Appendix A, input b). Returns float32
+    ``(n, n_in)``.
     """
     if not 0 < fraction <= 1:
         raise InputError(f"fraction must lie in (0, 1], got {fraction}")
