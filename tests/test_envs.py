@@ -13,11 +13,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from venvs import venv_with_project_dependencies
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+
+from venvs import venv_with_project_dependencies
 
 ROOT = Path(__file__).resolve().parents[1]
 #: conda-forge names of PyPI packages

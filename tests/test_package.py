@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from venvs import venv_with_project_dependencies
 
 ROOT = Path(__file__).resolve().parents[1]

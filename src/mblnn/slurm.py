@@ -99,12 +99,12 @@ def failed_attempts(out: str | os.PathLike, run_log: Path | None) -> list[str]:
     return causes
 
 
-def not_retried_reason(out: str | os.PathLike | None, environ=None, workdir: str | os.PathLike = ".") -> str | None:
+def not_retried_reason(out: str | os.PathLike | None) -> str | None:
     """Why the Slurm job writing ``out`` must not run, or None: an earlier attempt of this run was cancelled by a
     user (``scancel``), so this retry ends before any work. Outside Slurm always None."""
-    if out is None or "SLURM_JOB_ID" not in (os.environ if environ is None else environ):
+    if out is None or "SLURM_JOB_ID" not in os.environ:
         return None
-    if CANCELLED in failed_attempts(out, current_run_log(workdir)):
+    if CANCELLED in failed_attempts(out, current_run_log()):
         return f"{out} was cancelled by a user (scancel): not retried"
     return None
 
