@@ -41,6 +41,7 @@ def worker(N: int, solver: str) -> None:
 
     from mblnn.model.basis import SectorBasis
     from mblnn.model.disorder import random_fields
+    from mblnn.model.hamiltonian import Couplings
     from mblnn.solve.eigsolve import eigsolve
     from mblnn.solve.settings import ShiftInvertSettings, SolverSettings
 
@@ -50,7 +51,7 @@ def worker(N: int, solver: str) -> None:
     start = time.perf_counter()
     settings = SolverSettings(solver=solver, shift_invert=ShiftInvertSettings(targets=(TARGET,), nev=NEV, tol=1e-10,
                                                                             residual_tol=1e-8))
-    spectrum = eigsolve(basis, random_fields(SEED, N, 0, HBAR), 1.0, settings)
+    spectrum = eigsolve(basis, random_fields(SEED, N, 0, HBAR), Couplings(), settings)
     comm.barrier()
     elapsed = time.perf_counter() - start
     peak = comm.tompi4py().gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, root=0)
@@ -74,7 +75,7 @@ def probe(N: int) -> None:
     from mblnn.solve.mpi import DistributedHamiltonian, FilterSolver, spectrum_bounds
 
     comm = PETSc.COMM_WORLD
-    H = DistributedHamiltonian(SectorBasis.build(N), 1.0, comm)
+    H = DistributedHamiltonian(SectorBasis.build(N), comm=comm)
     H.set_fields(random_fields(SEED, N, 0, HBAR))
     assembled = comm.tompi4py().gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, root=0)
     comm.barrier()

@@ -46,7 +46,7 @@ def worker(N: int, options: dict) -> None:
     basis = SectorBasis.build(N)
     comm.barrier()
     start = time.perf_counter()
-    H = mpi.DistributedHamiltonian(basis, 1.0, comm)
+    H = mpi.DistributedHamiltonian(basis, comm=comm)
     H.set_fields(random_fields(SEED, N, 0, HBAR))
     solver = mpi.ShiftInvertSolver(H, tol=1e-10, petsc_options=options)
     e_min, e_max = solver.bounds()

@@ -26,11 +26,22 @@ def spin_operator(axis: str, site: int, N: int) -> np.ndarray:
     return reduce(np.kron, factors)
 
 
-def full_hamiltonian(fields: np.ndarray, J: float = 1.0) -> np.ndarray:
-    """H = J Σ S_r·S_{r+1} + Σ h_r S^z_r with open boundaries in the full 2^N space (complex)."""
+def bonds(N: int, distance: int, periodic: bool) -> list[tuple[int, int]]:
+    """Site pairs (r, r + distance), 1-based; on a ring every r = 1..N with the partner taken mod N."""
+    last = N if periodic else N - distance
+    return [(r, (r + distance - 1) % N + 1) for r in range(1, last + 1)]
+
+
+def full_hamiltonian(fields: np.ndarray, J: float = 1.0, delta: float = 1.0, J2: float = 0.0,
+                     periodic: bool = False) -> np.ndarray:
+    """H = J Σ_(r,r+1) (S^x S^x + S^y S^y + Δ S^z S^z) + J2 Σ_(r,r+2) S·S + Σ h_r S^z_r in the full 2^N space
+    (complex); open boundaries unless ``periodic``. The defaults are Eq. (5)."""
     N = len(fields)
     ops = {(a, r): spin_operator(a, r, N) for a in "xyz" for r in range(1, N + 1)}
-    H = sum(J * ops[a, r] @ ops[a, r + 1] for r in range(1, N) for a in "xyz")
+    anisotropy = {"x": 1.0, "y": 1.0, "z": delta}
+    H = sum(J * anisotropy[a] * ops[a, r] @ ops[a, s] for r, s in bonds(N, 1, periodic) for a in "xyz")
+    if J2:
+        H = H + sum(J2 * ops[a, r] @ ops[a, s] for r, s in bonds(N, 2, periodic) for a in "xyz")
     return H + sum(h * ops["z", r] for r, h in zip(range(1, N + 1), fields))
 
 
@@ -38,10 +49,11 @@ def total_sz(N: int) -> np.ndarray:
     return sum(spin_operator("z", r, N) for r in range(1, N + 1))
 
 
-def sector_eigenpairs(fields: np.ndarray, J: float = 1.0):
-    """Eigenpairs of H in the S^z_tot = 0 sector, eigenvectors embedded in the full 2^N space."""
+def sector_eigenpairs(fields: np.ndarray, J: float = 1.0, **model):
+    """Eigenpairs of H in the S^z_tot = 0 sector, eigenvectors embedded in the full 2^N space; ``model``: delta,
+    J2, periodic (:func:`full_hamiltonian`)."""
     N = len(fields)
-    H = full_hamiltonian(fields, J)
+    H = full_hamiltonian(fields, J, **model)
     sector = np.nonzero(np.isclose(np.diag(total_sz(N)).real, 0.0))[0]
     energies, vectors = np.linalg.eigh(H[np.ix_(sector, sector)])
     embedded = np.zeros((2**N, len(sector)), dtype=complex)

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from mblnn.model.basis import SectorBasis, n_up_for_sector
 from mblnn.errors import InputError
-from mblnn.model.hamiltonian import hamiltonian
+from mblnn.model.hamiltonian import Couplings, hamiltonian
 
 
 @pytest.mark.parametrize("N, sz", [(8, 0), (10, 0), (9, 0.5), (10, -2)])
@@ -33,7 +33,7 @@ def test_bad_sectors(N, sz, key):
 def test_hamiltonian_structure():
     basis = SectorBasis.build(10)
     fields = np.random.default_rng(0).uniform(-3, 3, 10)
-    H = hamiltonian(basis, fields, J=1.0)
+    H = hamiltonian(basis, fields, Couplings(J=1.0))
     assert abs(H - H.T).max() == 0
     spins = basis.spins
     np.testing.assert_allclose(H.diagonal(), (spins[:, :-1] * spins[:, 1:]).sum(axis=1) + spins @ fields)
@@ -47,5 +47,5 @@ def test_hamiltonian_structure():
 def test_clean_chain_ground_state_energy():
     """N = 2 singlet: E = -3J/4; the triplet m=0 state: +J/4."""
     basis = SectorBasis.build(2)
-    H = hamiltonian(basis, np.zeros(2), J=2.0).toarray()
+    H = hamiltonian(basis, np.zeros(2), Couplings(J=2.0)).toarray()
     np.testing.assert_allclose(np.linalg.eigvalsh(H), [-1.5, 0.5])

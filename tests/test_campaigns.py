@@ -120,6 +120,9 @@ def test_documented_command_plans_from_the_root_the_campaign_it_plans_elsewhere(
     snakemake command line from the root."""
     tokens = shlex.split(command)
     files = tuple(configfiles_of(tokens))
+    if load_config(*(REPO / path for path in files))["transfer"]:
+        assert_transfer_plans_only_after_its_source(tokens, files, user_env)
+        return
     elsewhere = {rule: r["jobs"] for rule, r in plan_requests(*files)["rules"].items()}  # plan-requests, as written
     if tokens[0] == "snakemake":
         PLANNED_FROM_ROOT[files] = dry_run(tokens, REPO, user_env)
@@ -127,6 +130,32 @@ def test_documented_command_plans_from_the_root_the_campaign_it_plans_elsewhere(
         PLANNED_FROM_ROOT[files] = dry_run(["snakemake", *(["--configfile", *files] if files else [])], REPO, user_env)
     assert PLANNED_FROM_ROOT[files] == elsewhere, f"{command} ({', '.join(COMMANDS[command])})"
     assert elsewhere.get("all") == 1 and elsewhere.get("campaign_record") == 1
+
+
+def option_value(tokens: list[str], *names: str) -> str | None:
+    for i, token in enumerate(tokens[:-1]):
+        if token in names:
+            return tokens[i + 1]
+    return None
+
+
+def assert_transfer_plans_only_after_its_source(tokens: list[str], files: tuple[str, ...], env: dict) -> None:
+    """A campaign with `transfer` reads another campaign's ensembles: as written, from the root, it plans when they
+    exist (relative to its working directory) and otherwise stops with Snakemake's message naming the missing one."""
+    from campaign.paths import half_chain_cut, main_variant, source_ensemble
+
+    config = load_config(*(REPO / path for path in files))
+    workdir = REPO / (option_value(tokens, "--directory", "-d") or ".")
+    sources = [source_ensemble(config, name, N, half_chain_cut(config, N, main_variant(config)))
+               for name in config["transfer"] for N in config["sizes"]]
+    done = subprocess.run([str(BIN / "snakemake"), *tokens[1:], "-n", "--quiet", "rules"], cwd=REPO, env=env,
+                          capture_output=True, text=True)
+    missing = [path for path in sources if not (workdir / path).exists()]
+    if not missing:
+        assert done.returncode == 0, done.stderr[-4000:]
+        return
+    assert done.returncode != 0 and "MissingInputException" in done.stdout + done.stderr, done.stderr[-4000:]
+    assert missing[0] in done.stdout + done.stderr or Path(missing[0]).name in done.stdout + done.stderr
 
 
 def test_a_campaign_file_is_the_same_campaign_alone_or_after_the_default_one():

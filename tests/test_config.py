@@ -25,7 +25,8 @@ GOOD = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0]}
 
 def test_defaults_are_filled():
     config = validate_config(dict(GOOD))
-    assert config["seed"] == 2017 and config["model"] == {"J": 1.0, "sz": 0}
+    assert config["seed"] == 2017 and config["model"] == {"J": 1.0, "sz": 0, "delta": 1.0, "J2": 0.0, "fields": "uniform",
+                                                           "beta": 0.6180339887498949, "boundary": "open"}
     assert config["dense"]["driver"] == "evd" and config["cut_offsets"] == [0]
     assert cuts_for(config, 10) == [5]
 

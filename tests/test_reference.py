@@ -6,7 +6,7 @@ from brute_force import largest_block_indices, reduced_density_matrix, sector_ei
 
 from mblnn.model.basis import SectorBasis
 from mblnn.observables.entanglement import entanglement
-from mblnn.model.hamiltonian import hamiltonian
+from mblnn.model.hamiltonian import Couplings, hamiltonian
 from mblnn.solve.dense import diagonalize_dense
 
 CASES = [(6, (1, 2, 3, 5)), (8, (2, 4, 5, 7)), (10, (3, 5, 6))]
@@ -19,7 +19,7 @@ def pair(request):
     J = 1.3  # not 1, so that a misplaced J would show
     ref_energies, ref_vectors = sector_eigenpairs(fields, J)
     basis = SectorBasis.build(N)
-    ours = diagonalize_dense(hamiltonian(basis, fields, J))
+    ours = diagonalize_dense(hamiltonian(basis, fields, Couplings(J=J)))
     return N, cuts, ref_energies, ref_vectors, basis, ours
 
 

@@ -14,6 +14,7 @@ import xarray as xr
 import yaml
 
 from mblnn.config import load_config
+from mblnn.learn.classify import open_classification
 from mblnn.store.samples import read_sample, verify
 import planning
 from planning import plan_requests
@@ -227,6 +228,39 @@ def test_single_realization_campaign_runs(tmp_path):
     summary = pd.read_csv(tmp_path / "results/tables/summary.csv").iloc[0]
     assert summary["N"] == 8 and np.isnan(summary["hbar_c_err"])  # one realization: no bootstrap error
     assert set(pd.read_csv(tmp_path / "results/tables/critical_field_realizations.csv")["realization"]) == {2}
+
+
+@pytest.mark.slow
+def test_another_campaigns_ensembles_classify_a_quasiperiodic_periodic_chain(tmp_path):
+    """Transfer (config transfer): a random-field campaign's half-chain ensemble classifies the samples of a
+    quasiperiodic, periodic campaign beside that campaign's own ensemble; the transferred store records both chains,
+    the transfer tables hold the source's name as variant; retraining the source reclassifies the transfer only."""
+    base = {"sizes": [8], "hbar": [0.25, 3.0, 12.0], "realizations": 2, "seed": 11, "dreaming": {"targets": []},
+            "training": {"members": 2, "n_hidden": 32, "steps": 400, "optimizer": "adam", "learning_rate": 3e-3, "threads": 1},
+            "analysis": {"eps_bins": 4}}
+    source, target = tmp_path / "random_field", tmp_path / "quasiperiodic"
+    source.mkdir(), target.mkdir()
+    done = snakemake(source, base, "results/ensembles/N8/cut4/main.npz")
+    assert done.returncode == 0, done.stderr
+    model = {"fields": "quasiperiodic", "boundary": "periodic", "delta": 0.8}
+    config = {**base, "model": model, "transfer": {"random_field": {"ensembles": "../random_field/results/ensembles"}}}
+    wanted = [f"results/tables/{name}.csv" for name in ("phase_diagram", "transfer_phase_diagram", "transfer_critical_field")]
+    done = snakemake(target, config, *wanted)
+    assert done.returncode == 0, done.stderr
+    transferred = open_classification(target / "results/transferred/N8/cut4/random_field.zarr").attrs
+    assert transferred["variant"] == "random_field" and transferred["chains"]["transfer"] is True
+    assert transferred["chains"]["ensemble"] == {"J": 1.0, "sz": 0.0}
+    assert transferred["chains"]["samples"] == {"J": 1.0, "sz": 0.0, "delta": 0.8, "J2": 0.0, "fields": "quasiperiodic",
+                                                "beta": (5 ** 0.5 - 1) / 2, "boundary": "periodic"}
+    own = open_classification(target / "results/classified/N8/cut4/main.zarr").attrs["chains"]
+    assert own["transfer"] is False and own["ensemble"] == own["samples"] == transferred["chains"]["samples"]
+    table = pd.read_csv(target / "results/tables/transfer_phase_diagram.csv")
+    assert set(table["variant"]) == {"random_field"} and set(table["N"]) == {8}
+    assert set(pd.read_csv(target / "results/tables/phase_diagram.csv")["variant"]) == {"main"}
+    retrained = {**base, "training": {**base["training"], "steps": 300}}
+    assert snakemake(source, retrained, "results/ensembles/N8/cut4/main.npz").returncode == 0
+    again = planned_jobs(snakemake(target, config, *wanted, "-n"))
+    assert again == {"classify_transferred": 1, "table": 2}, again
 
 
 def dry_run_counts(tmp_path, configfile, *args):

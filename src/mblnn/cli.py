@@ -61,8 +61,8 @@ def _spectrum(args: argparse.Namespace) -> int:
     from mblnn.store.samples import write_sample_store
 
     config = _config(args)
-    spec = SampleSpec(N=args.N, hbar=args.hbar, seed=config["seed"], realization=args.realization,
-                      cuts=args.cuts or (), J=config["model"]["J"], sz=config["model"]["sz"], fields=args.fields)
+    spec = SampleSpec.from_model(config["model"], N=args.N, hbar=args.hbar, seed=config["seed"],
+                                 realization=args.realization, cuts=args.cuts or (), fields=args.fields)
     max_memory = None if args.max_memory_gb is None else int(args.max_memory_gb * 2**30)
     started = time.perf_counter()
     budget = describe_memory_budget() if max_memory is None else f"{args.max_memory_gb} GiB (--max-memory-gb)"

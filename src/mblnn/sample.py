@@ -5,7 +5,7 @@ level statistics, returned in memory (the writer lives in :mod:`mblnn.store.samp
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -13,9 +13,11 @@ import numpy as np
 from mblnn import __version__
 from mblnn.model.basis import SectorBasis, n_up_for_sector, sector_dimension
 from mblnn.hbar import check_hbar
-from mblnn.model.disorder import check_seed_and_realization, explicit_fields, random_fields
+from mblnn.model.chain import model_extension
+from mblnn.model.disorder import FIELD_DISTRIBUTIONS, check_seed_and_realization, explicit_fields, random_fields
+from mblnn.model.hamiltonian import Couplings
 from mblnn.schema import default
-from mblnn.errors import MemoryBudgetError
+from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.observables.entanglement import CutEntanglement, check_cuts
 from mblnn.solve import cost
 from mblnn.solve.cost import dense_memory_bytes
@@ -30,11 +32,14 @@ logger = logging.getLogger("mblnn.sample")
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """Everything that defines one sample of the random-field Heisenberg chain (Eq. 5).
+    """Everything that defines one sample: the chain (:mod:`mblnn.model.hamiltonian`; the defaults are Eq. (5)), its
+    sector, its fields and its cuts.
 
-    ``fields`` given explicitly (units of J, shape ``(N,)``) replace the random draw; then ``seed``
-    and ``realization`` are only recorded. Otherwise h_r = hbar * u_r with u_r drawn from
-    (seed, N, realization), see :mod:`mblnn.model.disorder`.
+    ``J``, ``delta``, ``J2``, ``boundary``: the couplings (:class:`mblnn.model.hamiltonian.Couplings`);
+    ``distribution`` and ``beta``: how the fields are drawn (config ``model.fields``/``model.beta``,
+    :mod:`mblnn.model.disorder`). ``fields`` given explicitly (units of J, shape ``(N,)``) replace the random draw;
+    then ``seed``, ``realization`` and ``distribution`` are only recorded. Otherwise h_r = hbar * u_r with u_r drawn
+    from (seed, N, realization).
     """
 
     N: int
@@ -45,6 +50,29 @@ class SampleSpec:
     J: float = default("model.J")
     sz: float = default("model.sz")
     fields: tuple[float, ...] | None = None
+    delta: float = default("model.delta")
+    J2: float = default("model.J2")
+    boundary: str = default("model.boundary")
+    distribution: str = default("model.fields")
+    beta: float = default("model.beta")
+
+    @classmethod
+    def from_model(cls, model: Mapping, **parameters) -> "SampleSpec":
+        """A spec whose chain is the config's ``model`` section (keys J, sz, delta, J2, fields, beta, boundary;
+        missing ones at their defaults); ``parameters`` the rest (N, hbar, seed, realization, cuts, fields)."""
+        renamed = {"fields": "distribution"}  # the spec's own `fields` are explicit values
+        return cls(**{renamed.get(key, key): value for key, value in model.items()}, **parameters)
+
+    @property
+    def couplings(self) -> Couplings:
+        return Couplings(self.J, self.delta, self.J2, self.boundary)
+
+    @property
+    def model(self) -> dict:
+        """The model beyond J and sz as the store records it: ``{}`` for the paper's, else every key
+        (:func:`mblnn.model.chain.model_extension`)."""
+        return model_extension({"delta": self.delta, "J2": self.J2, "fields": self.distribution, "beta": self.beta,
+                                "boundary": self.boundary})
 
     def validated(self) -> "SampleSpec":
         """Check every parameter (raises :class:`mblnn.errors.InputError` naming it) and fill defaults.
@@ -54,16 +82,21 @@ class SampleSpec:
         n_up_for_sector(self.N, self.sz)
         check_hbar(self.hbar)
         cuts = check_cuts(self.N, self.cuts or (self.N // 2,))
+        couplings = Couplings(float(self.J), float(self.delta), float(self.J2), self.boundary)
+        couplings.bonds(self.N)  # a chain too short for its bonds fails here
+        if self.distribution not in FIELD_DISTRIBUTIONS:
+            raise InputError(f"model.fields must be one of {FIELD_DISTRIBUTIONS}, got {self.distribution!r}")
         fields = None if self.fields is None else tuple(explicit_fields(self.fields, self.N))
         if fields is None:
             check_seed_and_realization(self.seed, self.realization)
-        return SampleSpec(int(self.N), float(self.hbar), int(self.seed), int(self.realization), cuts, float(self.J), float(self.sz),
-                          fields)
+        return SampleSpec(int(self.N), float(self.hbar), int(self.seed), int(self.realization), cuts, couplings.J,
+                          float(self.sz), fields, couplings.delta, couplings.J2, couplings.boundary, self.distribution,
+                          float(self.beta))
 
     def resolved_fields(self) -> np.ndarray:
         if self.fields is not None:
             return explicit_fields(self.fields, self.N)
-        return random_fields(self.seed, self.N, self.realization, self.hbar)
+        return random_fields(self.seed, self.N, self.realization, self.hbar, self.distribution, self.beta)
 
 
 @dataclass(frozen=True)
@@ -170,7 +203,7 @@ def diagonalize_sample(spec: SampleSpec, settings: SolverSettings = SolverSettin
     fields = spec.resolved_fields()  # every MPI rank draws the same disorder from (seed, N, realization)
     basis = SectorBasis.build(spec.N, spec.sz)
     label = f"N={spec.N} hbar={spec.hbar:g} realization={spec.realization}"
-    with eigsolve(basis, fields, spec.J, settings, label=label) as spectrum:
+    with eigsolve(basis, fields, spec.couplings, settings, label=label) as spectrum:
         cuts = spectrum.entanglement(spec.cuts, settings.entanglement_method)
     if not spectrum.is_root:
         return None

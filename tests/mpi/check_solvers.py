@@ -44,7 +44,7 @@ for N in map(int, sys.argv[1].split(",")):
     dense = diagonalize_dense(hamiltonian(basis, fields)) if root else None
 
     # eigenvectors to a phase, at the solver level
-    H = mpi.DistributedHamiltonian(basis, 1.0, comm)
+    H = mpi.DistributedHamiltonian(basis, comm=comm)
     H.set_fields(fields)
     solver = mpi.ShiftInvertSolver(H)
     e_min, e_max = solver.bounds()

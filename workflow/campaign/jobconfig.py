@@ -7,6 +7,7 @@ import json
 
 from mblnn.analyse.registry import TABLES, config_subset
 from mblnn.config import default, solver_for, variant_training
+from mblnn.model.chain import model_extension
 from mblnn.solve.mpi import tuned_options
 
 
@@ -32,11 +33,13 @@ SOLVER_KEYS["auto"] = tuple(dict.fromkeys(SOLVER_KEYS["dense"] + SOLVER_KEYS["sh
 
 
 def spectrum_config(config: dict, N: int) -> str:
-    """``mblnn spectrum --config`` of size N: the settings of its solver; for shift-invert also the one entry of
+    """``mblnn spectrum --config`` of size N: the seed, the model (J and sz; any other key only for a model other than
+    the paper's), the settings of its solver; for shift-invert also the one entry of
     ``shift_invert.tuning`` that applies to N (and ``exact_resolve``), only where one applies, so that editing the
     N = 20 entry reruns the N = 20 samples and nothing else."""
     solver = solver_for(config, N)
-    subset = config_subset(config, ("seed", "model.J", "model.sz", *SOLVER_KEYS[solver]))
+    model = [f"model.{key}" for key in model_extension(config["model"])]  # none for the paper's model: unchanged commands
+    subset = config_subset(config, ("seed", "model.J", "model.sz", *model, *SOLVER_KEYS[solver]))
     key, options = tuned_options(config["shift_invert"]["tuning"], N)
     if solver in ("shift_invert", "auto") and options:
         subset["shift_invert"] |= {"tuning": {str(key): options}, "exact_resolve": config["shift_invert"]["exact_resolve"]}

@@ -16,6 +16,8 @@ TABLE_FORMATS = ("csv", "parquet")
 #: the stores' paths without their layout's suffix (:func:`store_suffix`)
 SAMPLE_STEM = "results/samples/N{N}/hbar{hbar}/r{realization}"
 CLASSIFIED_STEM = "results/classified/N{N}/cut{N_A}/{variant}"
+#: classifications by another campaign's ensembles (config ``transfer``), one per source name
+TRANSFERRED_STEM = "results/transferred/N{N}/cut{N_A}/{source}"
 #: storage.layout -> the stores' suffix (mblnn.store.layout reads the layout from the name)
 STORE_SUFFIXES = {"directory": ".zarr", "archive": ".zarr.zip"}
 ENSEMBLE = "results/ensembles/N{N}/cut{N_A}/{variant}.npz"
@@ -40,6 +42,24 @@ def sample_pattern(config: dict) -> str:
 def classified_pattern(config: dict) -> str:
     """Wildcard pattern of the classification stores, in the campaign's layout."""
     return CLASSIFIED_STEM + store_suffix(config)
+
+
+def transferred_pattern(config: dict) -> str:
+    """Wildcard pattern of the transferred classifications (config ``transfer``), in the campaign's layout."""
+    return TRANSFERRED_STEM + store_suffix(config)
+
+
+def transferred_paths(config: dict) -> list[str]:
+    """Every transferred classification: each source of ``transfer`` at each N's half-chain cut."""
+    main = main_variant(config)
+    return [transferred_pattern(config).format(N=N, N_A=half_chain_cut(config, N, main), source=source)
+            for source in config["transfer"] for N in config["sizes"]]
+
+
+def source_ensemble(config: dict, source: str, N: int, N_A: int) -> str:
+    """The ensemble of ``transfer.<source>`` that classifies this campaign's N at cut N_A."""
+    entry = config["transfer"][source]
+    return f"{entry['ensembles'].rstrip('/')}/N{N}/cut{N_A}/{entry['variant']}.npz"
 
 
 def realization_indices(config: dict) -> list[int]:
@@ -87,8 +107,10 @@ def ensembles(config: dict) -> list[tuple[int, int, str]]:
 
 
 def classification_paths(config: dict, stores: str = "all") -> list[str]:
-    """Classification stores: of every ensemble (``all``), of the main variant at every cut (``main``), or of the
-    main variant at each N's half-chain cut (``half_chain``)."""
+    """Classification stores: of every ensemble (``all``), of the main variant at every cut (``main``), of the
+    main variant at each N's half-chain cut (``half_chain``), or by other campaigns' ensembles (``transferred``)."""
+    if stores == "transferred":
+        return transferred_paths(config)
     main = main_variant(config)
     if stores == "half_chain":
         return [classified_pattern(config).format(N=N, N_A=half_chain_cut(config, N, main), variant=main)

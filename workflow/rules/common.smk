@@ -18,6 +18,7 @@ wildcard_constraints:
     realization=r"\d+",
     variant=r"[A-Za-z0-9_]+",
     target=r"eth|mbl",
+    source=r"[A-Za-z0-9_]+",
 
 
 # The campaign's resolved configuration (every key, schema defaults included; which files, overrides and code) beside

@@ -44,6 +44,29 @@ rule classify:
         "--config {params.config:q} --out {output} > {log} 2>&1"
 
 
+# Another campaign's ensemble (config transfer) classifies this campaign's samples: its path is an input, so a
+# retrained source ensemble reclassifies; a missing one is reported by Snakemake with its path.
+rule classify_transferred:
+    input:
+        samples=lambda wc: sample_paths(config, wc.N),
+        ensemble=lambda wc: source_ensemble(config, wc.source, int(wc.N), int(wc.N_A)),
+    output:
+        store_output(transferred_pattern(config)),
+    params:
+        config=lambda wc: job_config(config, "analysis.threshold"),
+    threads: 1
+    resources:
+        cpus_per_task=1,
+        **rule_resources(config, "classify"),
+    conda:
+        "../../envs/learning.yaml"
+    log:
+        "results/logs/classify/N{N}/cut{N_A}/transfer_{source}.log",
+    shell:
+        "mblnn classify {input.samples} --ensemble {input.ensemble} --variant {wildcards.source} "
+        "--config {params.config:q} --out {output} > {log} 2>&1"
+
+
 rule dream:
     input:
         samples=lambda wc: sample_paths(config, wc.N),

@@ -221,6 +221,13 @@ TABLES: dict[str, Table] = {t.name: t for t in [
           reads=("classified",), stores="half_chain"),
     Table("summary", _summary, ("analysis.threshold", "analysis.critical_fraction", "training.h_eth", "training.h_mbl"),
           reads=("classified",), tables=("critical_field", "level_statistics", "transition_region", "consistency_summary")),
+    # the same analyses of the classifications by another campaign's ensembles (config transfer)
+    Table("transfer_phase_diagram", lambda i, c: _phase().phase_diagram_table(i.classifications(), c["analysis"]["eps_bins"],
+                                                                           c["analysis"]["threshold"]),
+          ("analysis.eps_bins", "analysis.threshold"), reads=("classified",), stores="transferred", needs="transfer"),
+    Table("transfer_critical_field", _critical_field,
+          ("analysis.thresholds", "analysis.fractions", "analysis.replicas", "analysis.seed"), reads=("classified",),
+          stores="transferred", needs="transfer"),
     Table("dreams", _dreams, reads=("dreams",), needs="dreaming.targets"),
     Table("mobility_edge", _mobility_edge, _FINITE_SIZE, reads=("samples", "classified"), stores="half_chain",
           needs="finite_size"),

@@ -43,6 +43,15 @@ def _physics_errors(config: dict) -> Iterator[str]:
             N_A = N // 2 + offset
             if not 1 <= N_A <= N - 1:
                 yield f"config key {key}[{j}]: N_A = N/2 + {offset} = {N_A} is outside [1, {N - 1}] for N={N}"
+    if config["model"]["boundary"] == "periodic":
+        for N in config["sizes"]:
+            key, offsets = cut_offsets(config, N)
+            if len(offsets) > 1:
+                yield (f"config key {key}: {len(offsets)} cuts for N={N} on a periodic chain (model.boundary); there "
+                       "A = sites 1..N_A has two boundaries, so the cuts are subsystems of different sizes, not one "
+                       "boundary at different places, and the spatial analysis across cuts (Fig. 6) does not apply: "
+                       "give one cut offset")
+                break
     for section in ("solver.by_size", "cut_offsets_by_size"):
         mapping = config["solver"]["by_size"] if section == "solver.by_size" else config[section]
         for key in mapping:

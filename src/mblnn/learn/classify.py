@@ -21,7 +21,10 @@ Schema (version 1) — one store per (N, cut, ensemble)
       test_accuracy   (member)                float64  η of each network on its own test half
 
 attrs also carry ``variant``, the name of the ensemble's cost weights (δ, μ) in the campaign, and ``software``, the
-versions it ran with (:func:`mblnn.provenance.software_versions`).
+versions it ran with (:func:`mblnn.provenance.software_versions`). When the ensemble's training spectra or the
+classified ones come from a chain other than Eq. (5), ``chains`` records both ({"ensemble": …, "samples": …}, each
+J, sz and the model beyond Eq. (5), :func:`mblnn.model.chain.chain_record`) and ``transfer``: whether they differ,
+i.e. the networks classify a model they were not trained on.
 
 Each per-state array is stored in shards of :func:`classification_block` samples (at most 8 per array, one
 file each; chunks of one sample × 1024 states inside). The store is a directory or a ``*.zarr.zip`` archive
@@ -36,6 +39,7 @@ atomically, as for sample stores.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from mblnn.model.chain import chain_record, is_paper_chain, paper_chain
 from mblnn.provenance import software_versions
 from mblnn.schema import default
 from mblnn.store.layout import write_store
@@ -191,6 +196,12 @@ def classify_samples(ensemble_path: str | os.PathLike, paths: Iterable[str | os.
     attrs = {"N": headers[0].N, **settings.as_dict(), "variant": variant,
              "training": {k: v for k, v in ensemble.config.items() if k != "data"},
              "ensemble": str(ensemble_path), "ensemble_sha256": _sha256(ensemble_path), "software": software_versions()}
+    chains = {"ensemble": ensemble.config["data"].get("chain", paper_chain()),
+              "samples": chain_record(headers[0].attrs)}
+    if len({json.dumps(chain_record(s.attrs), sort_keys=True) for s in headers}) > 1:
+        raise InputError("classify: the sample stores hold different chains (model, J or sz); classify one campaign at a time")
+    if not all(map(is_paper_chain, chains.values())):  # both sides' chains, when either is not Eq. (5)
+        attrs["chains"] = chains | {"transfer": chains["ensemble"] != chains["samples"]}
 
     def rows():
         for store in headers:

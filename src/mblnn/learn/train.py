@@ -25,6 +25,7 @@ from dataclasses import replace
 from mblnn.errors import EnsembleError
 from mblnn.learn.features import FeatureSettings, training_data
 from mblnn.learn.network import Ensemble, Progress, TrainingConfig, TrainingData, accuracy, train_ensemble
+from mblnn.model.chain import chain_record, is_paper_chain
 from mblnn.store.samples import open_sample_store
 
 #: member indices of retrained networks: attempt a of member m is member m + a · RETRAIN_STRIDE, beyond the indices of
@@ -50,6 +51,9 @@ def train_from_samples(paths: Sequence[str | os.PathLike], cut: int, training: d
     ensemble.config["data"] = {**settings.as_dict(), "h_eth": training["h_eth"], "h_mbl": training["h_mbl"],
                                "edge_fraction": training["edge_fraction"], "trim_tr": bool(training["trim_tr"]),
                                "n_td": int(len(data.td_x)), "n_tr": int(len(data.tr_x))}
+    chain = chain_record(open_sample_store(paths[0]).attrs)
+    if not is_paper_chain(chain):  # the chain it learned from, for a classification of another model's spectra
+        ensemble.config["data"]["chain"] = chain
     if ensemble.config["failed_members"] and not training["allow_failed_members"]:
         N = open_sample_store(paths[0], cut=cut).N
         what = f"N = {N}, cut N_A = {cut}" + (f", variant {variant}" if variant else "")

@@ -1,8 +1,16 @@
-"""Deterministic random fields of the random-field Heisenberg chain.
+"""Deterministic random fields of the chain.
 
-A disorder realization is a vector of uniform draws ``u_r ∈ [-1, 1)``, r = 1..N, fixed by the triple
-(campaign seed, N, realization index) through :class:`numpy.random.SeedSequence` with
-``spawn_key=(N, realization)``. The fields at disorder strength h̄ are ``h_r = h̄ u_r``, so
+A disorder realization is a pattern ``u_r``, r = 1..N, fixed by the triple (campaign seed, N, realization index)
+through :class:`numpy.random.SeedSequence` with ``spawn_key=(N, realization)`` (:func:`mblnn.streams.generator`).
+The fields at disorder strength h̄ are ``h_r = h̄ u_r``. The pattern's distribution (``model.fields``):
+
+* ``uniform`` (the paper's): u_r uniform in [-1, 1), so h_r is uniform in [-h̄, h̄);
+* ``gaussian``: u_r standard normal (h̄ is the fields' standard deviation);
+* ``quasiperiodic`` (Aubry–André): u_r = cos(2π β r + φ) with one phase φ uniform in [0, 2π) drawn from the
+  realization's stream (β = ``model.beta``, by default the inverse golden ratio (√5 − 1)/2); "realizations" are
+  phases.
+
+For every distribution,
 
 * the same triple always gives bit-identical fields, on every machine and every MPI rank
   (every rank must draw the same disorder: compute the fields, never broadcast a random state);
@@ -21,6 +29,10 @@ import numpy as np
 from mblnn import streams
 from mblnn.errors import InputError
 from mblnn.hbar import check_hbar
+from mblnn.schema import default
+
+#: the distributions of the field pattern u_r (``model.fields``)
+FIELD_DISTRIBUTIONS = ("uniform", "gaussian", "quasiperiodic")
 
 
 def check_seed_and_realization(seed: int, realization: int) -> None:
@@ -37,10 +49,28 @@ def disorder_draws(seed: int, N: int, realization: int) -> np.ndarray:
     return streams.generator(seed, "disorder", N, realization).uniform(-1.0, 1.0, size=int(N))
 
 
-def random_fields(seed: int, N: int, realization: int, hbar: float) -> np.ndarray:
-    """Fields ``h_r = h̄ u_r`` (units of J), shape ``(N,)``, uniform in [-h̄, h̄)."""
+def field_pattern(seed: int, N: int, realization: int, distribution: str = default("model.fields"),
+                  beta: float = default("model.beta")) -> np.ndarray:
+    """The pattern ``u_r`` of one realization, shape ``(N,)``, drawn from ``distribution`` (module docstring;
+    ``beta`` is read for ``quasiperiodic`` only)."""
+    if distribution == "uniform":
+        return disorder_draws(seed, N, realization)
+    check_seed_and_realization(seed, realization)
+    stream = streams.generator(seed, "disorder", N, realization)
+    if distribution == "gaussian":
+        return stream.standard_normal(size=int(N))
+    if distribution == "quasiperiodic":
+        phase = stream.uniform(0.0, 2 * np.pi)
+        return np.cos(2 * np.pi * float(beta) * np.arange(1, int(N) + 1) + phase)
+    raise InputError(f"model.fields must be one of {FIELD_DISTRIBUTIONS}, got {distribution!r}")
+
+
+def random_fields(seed: int, N: int, realization: int, hbar: float, distribution: str = default("model.fields"),
+                  beta: float = default("model.beta")) -> np.ndarray:
+    """Fields ``h_r = h̄ u_r`` (units of J), shape ``(N,)``; for the default ``uniform`` distribution uniform in
+    [-h̄, h̄)."""
     hbar = check_hbar(hbar)
-    return hbar * disorder_draws(seed, N, realization)
+    return hbar * field_pattern(seed, N, realization, distribution, beta)
 
 
 def explicit_fields(fields: Sequence[float], N: int) -> np.ndarray:

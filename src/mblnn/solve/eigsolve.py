@@ -1,4 +1,4 @@
-"""One call over every eigensolver: :func:`eigsolve` takes the model (basis, fields, J) and the solver settings and
+"""One call over every eigensolver: :func:`eigsolve` takes the model (basis, fields, couplings) and the solver settings and
 returns one :class:`Spectrum`, whatever the solver (after dynamite's ``H.eigsolve(nev=…, target=…)``).
 
 Solvers: ``dense`` (LAPACK, one process, all eigenpairs), ``dense_mpi`` (ScaLAPACK under MPI, all eigenpairs),
@@ -23,6 +23,7 @@ import numpy as np
 
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.model.basis import SectorBasis
+from mblnn.model.hamiltonian import Couplings, hamiltonian
 from mblnn.observables.entanglement import CutEntanglement, entanglement
 from mblnn.observables.levels import gap_ratio
 from mblnn.solve import cost
@@ -87,8 +88,9 @@ class Spectrum:
         self.close()
 
 
-def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, settings: SolverSettings, *, label: str = "") -> Spectrum:
-    """The eigenpairs of H(basis, fields, J) by ``settings.solver`` (one of :data:`SOLVERS`, ``auto`` resolved by the
+def eigsolve(basis: SectorBasis, fields: np.ndarray, couplings: Couplings, settings: SolverSettings, *,
+             label: str = "") -> Spectrum:
+    """The eigenpairs of H(basis, fields, couplings) (:mod:`mblnn.model.hamiltonian`) by ``settings.solver`` (one of :data:`SOLVERS`, ``auto`` resolved by the
     caller, :func:`mblnn.sample.checked_settings`), as a :class:`Spectrum`.
 
     ``settings.dense.driver``: the LAPACK driver (dense); ``settings.shift_invert``: the interior solvers' targets
@@ -102,7 +104,7 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, settings: SolverS
     if solver not in SOLVERS:
         raise InputError(f"eigsolve: solver must be one of {SOLVERS}, got {solver!r} (resolve auto first)")
     if solver == "dense":
-        return _dense(basis, fields, J, settings.dense.driver, settings.max_memory)
+        return _dense(basis, fields, couplings, settings.dense.driver, settings.max_memory)
     from mblnn.solve import mpi
 
     comm = mpi.world()
@@ -114,7 +116,7 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, settings: SolverS
                 f"distributed full diagonalization of {basis.dim} states on {comm.getSize()} ranks needs about "
                 f"{need / 2**30:.1f} GiB per rank (budget {budget / 2**30:.1f} GiB): use more ranks or the "
                 "shift-invert solver (solver: shift_invert)")
-    H = mpi.DistributedHamiltonian(basis, J, comm, dense=(solver == "dense_mpi"))
+    H = mpi.DistributedHamiltonian(basis, couplings, comm, dense=(solver == "dense_mpi"))
     try:
         H.set_fields(fields)
         if solver == "dense_mpi":
@@ -125,10 +127,8 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, J: float, settings: SolverS
         raise
 
 
-def _dense(basis, fields, J, driver, max_memory) -> Spectrum:
-    from mblnn.model.hamiltonian import hamiltonian
-
-    dense = diagonalize_dense(hamiltonian(basis, fields, J), driver=driver, max_memory=max_memory)
+def _dense(basis, fields, couplings, driver, max_memory) -> Spectrum:
+    dense = diagonalize_dense(hamiltonian(basis, fields, couplings), driver=driver, max_memory=max_memory)
 
     def blocks(cuts, method):
         yield entanglement(dense.vectors, basis, cuts, method=method)

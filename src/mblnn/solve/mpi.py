@@ -34,7 +34,7 @@ from mblnn.model.basis import SectorBasis, sector_dimension
 from mblnn.observables.entanglement import CutEntanglement, available_cpus, entanglement
 from mblnn.schema import default
 from mblnn.errors import InputError
-from mblnn.model.hamiltonian import diagonal_energies, hamiltonian_rows
+from mblnn.model.hamiltonian import Couplings, diagonal_energies, hamiltonian_rows
 
 #: Prefix of the shift-invert solver's entries in the PETSc options database.
 OPTIONS_PREFIX = "mblnn_si_"
@@ -94,16 +94,17 @@ def local_ranks(comm) -> int:
 class DistributedHamiltonian:
     """The sector Hamiltonian as a row-distributed PETSc matrix (AIJ, or dense for ScaLAPACK).
 
-    ``set_fields`` rewrites only the diagonal, in place.
+    ``couplings``: the chain (:class:`mblnn.model.hamiltonian.Couplings`, default Eq. (5)); ``set_fields`` rewrites
+    only the diagonal, in place.
     """
 
-    def __init__(self, basis: SectorBasis, J: float = 1.0, comm=None, dense: bool = False):
+    def __init__(self, basis: SectorBasis, couplings: Couplings = Couplings(), comm=None, dense: bool = False):
         PETSc, _ = _petsc()
         self.comm = comm or PETSc.COMM_WORLD
-        self.basis, self.J = basis, J
+        self.basis, self.couplings = basis, couplings
         self.start, self.stop = row_range(basis.dim, self.comm.getSize(), self.comm.getRank())
         n_local, dim = self.stop - self.start, basis.dim
-        rows = hamiltonian_rows(basis, np.zeros(basis.N), J, self.start, self.stop)
+        rows = hamiltonian_rows(basis, np.zeros(basis.N), couplings, self.start, self.stop)
         sizes = ((n_local, dim), (n_local, dim))
         if dense:
             self.matrix = PETSc.Mat().createDense(sizes, comm=self.comm)
@@ -122,7 +123,7 @@ class DistributedHamiltonian:
 
     def set_fields(self, fields: np.ndarray) -> None:
         """Set h_1..h_N (units of J): rewrites the local diagonal entries only."""
-        self._diagonal.getArray()[:] = diagonal_energies(self.basis, fields, self.J, slice(self.start, self.stop))
+        self._diagonal.getArray()[:] = diagonal_energies(self.basis, fields, self.couplings, slice(self.start, self.stop))
         self.matrix.setDiagonal(self._diagonal)
 
     def destroy(self) -> None:

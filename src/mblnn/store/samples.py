@@ -29,7 +29,8 @@ Dimension names are stored as Zarr v3 ``dimension_names``, so ``xarray.open_zarr
 ``xarray.open_zarr(path, group="cut8")`` give labelled datasets; plain ``zarr.open_group`` works too.
 
 Provenance attributes (``attrs["mblnn"]``): schema_version, N, J, hbar, sz, seed, realization,
-explicit_fields, boundary ("open"), cuts, solver (name and options, the same across a campaign),
+explicit_fields, boundary ("open" or "periodic"), model (only for a model other than the paper's Eq. (5): delta, J2,
+fields, beta with quasiperiodic fields, boundary — :func:`mblnn.model.chain.model_extension`), cuts, solver (name and options, the same across a campaign),
 diagnostics (per sample: spectrum bounds, largest residual, missing/duplicate pairs), mblnn_version, git_revision
 (when the package runs from a git checkout; ``-dirty`` marks uncommitted changes), software (versions of mblnn,
 Python, numpy, scipy, zarr, TensorFlow and the MPI stack where installed: :func:`mblnn.provenance.software_versions`),
@@ -101,6 +102,8 @@ def sample_parameters(result: SampleResult) -> dict:
         "N": spec.N, "J": spec.J, "hbar": spec.hbar, "sz": spec.sz, "seed": spec.seed,
         "realization": spec.realization, "cuts": list(spec.cuts),
         "fields": None if spec.fields is None else list(spec.fields), "solver": result.solver,
+        # the paper's model adds nothing (its stores and hashes stay as they were); any other is recorded whole
+        **({"model": spec.model} if spec.model else {}),
     }
 
 
@@ -111,7 +114,7 @@ def provenance(result: SampleResult) -> dict:
         **{key: value for key, value in parameters.items() if key != "fields"},
         "explicit_fields": result.spec.fields is not None,
         "diagnostics": result.diagnostics,
-        "boundary": "open",
+        "boundary": result.spec.boundary,
         "mblnn_version": __version__,
         "git_revision": git_revision(),
         "software": software_versions(),
@@ -268,8 +271,9 @@ def read_sample(path: str | os.PathLike) -> SampleResult:
     """Read a whole sample store back into a :class:`SampleResult` (bit-identical arrays)."""
     store = open_sample_store(path)
     a, g = store.attrs, store.group
-    spec = SampleSpec(N=a["N"], hbar=a["hbar"], seed=a["seed"], realization=a["realization"], cuts=tuple(a["cuts"]),
-                      J=a["J"], sz=a["sz"], fields=tuple(g["fields"][:]) if a["explicit_fields"] else None)
+    spec = SampleSpec.from_model({"J": a["J"], "sz": a["sz"], **a.get("model", {})}, N=a["N"], hbar=a["hbar"],
+                                 seed=a["seed"], realization=a["realization"], cuts=tuple(a["cuts"]),
+                                 fields=tuple(g["fields"][:]) if a["explicit_fields"] else None)
     cuts = {}
     for N_A in store.cuts:
         c = store.cut(N_A)
@@ -344,12 +348,13 @@ def open_campaign(paths: Iterable[str | os.PathLike], cut: int):
     if not stores:
         raise StoreError("open_campaign: no stores given")
     first = stores[0]
-    shared = ("N", "J", "sz", "seed", "solver")
+    shared = ("N", "J", "sz", "seed", "solver", "model")
     n_states = first.group["energies"].shape[0]
     for store in stores[1:]:
         for key in shared:
-            if store.attrs[key] != first.attrs[key]:
-                raise StoreError(f"{store.path}: {key}={store.attrs[key]!r} differs from {first.path} ({first.attrs[key]!r})")
+            if store.attrs.get(key) != first.attrs.get(key):
+                raise StoreError(f"{store.path}: {key}={store.attrs.get(key)!r} differs from {first.path} "
+                                 f"({first.attrs.get(key)!r})")
         if store.group["energies"].shape[0] != n_states:
             raise StoreError(f"{store.path}: {store.group['energies'].shape[0]} states, {first.path} has {n_states}")
     hbars = sorted({s.attrs["hbar"] for s in stores})
@@ -399,7 +404,8 @@ def describe(path: str | os.PathLike) -> str:
         store = open_sample_store(path)
         a = store.attrs
         lines.append(f"  schema v{a['schema_version']}, N={a['N']} J={a['J']} sz={a['sz']} hbar={a['hbar']} "
-                     f"seed={a['seed']} realization={a['realization']} boundary={a['boundary']}")
+                     f"seed={a['seed']} realization={a['realization']} boundary={a['boundary']}"
+                     + (f" model {json.dumps(a['model'], sort_keys=True)}" if a.get("model") else ""))
         lines.append(f"  solver {json.dumps(a['solver'], sort_keys=True)}, mblnn {a['mblnn_version']}, "
                      f"git {a['git_revision'] or 'n/a'}, config sha256 {a['config_sha256'][:12]}…, created {a['created']}")
         lines.append("  digests: " + ("recorded (`mblnn verify` checks them)" if recorded_digests(path) is not None
