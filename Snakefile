@@ -30,7 +30,7 @@ from campaign.jobconfig import confusion_config, job_config, spectrum_config, ta
 from campaign.paths import (CAMPAIGN_RECORD, DREAM, ENSEMBLE, FIGURE, TABLE, TABLE_FORMATS, classified_pattern,
                             diagonalize_group, diagonalize_rule, ensembles, figures, half_chain_cut, main_variant,
                             mpi_launcher_command, sample_paths, sample_pattern, source_ensemble, table_arguments,
-                            table_inputs, tables, transferred_pattern, uses_mpi)
+                            report_title, table_inputs, tables, transferred_pattern, uses_mpi)
 from campaign.resources import rule_resources
 from mblnn.analyse.registry import TABLES
 from mblnn.plot.catalogue import FIGURES

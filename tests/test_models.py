@@ -153,10 +153,22 @@ def test_only_a_non_default_model_reaches_the_job_commands():
     assert qp["model"]["fields"] == "quasiperiodic" and qp["model"]["beta"] == pytest.approx(0.618034, abs=1e-6)
 
 
-def test_a_periodic_campaign_takes_one_cut():
-    """Fig. 6 compares cuts as places along an open chain; a periodic campaign with several cuts is refused, naming the
-    key; with one cut it validates."""
+def test_cross_key_model_checks_name_the_key():
+    """beta without quasiperiodic fields is refused; Fig. 6 compares cuts as places along an open chain, so a periodic
+    campaign with several cuts is refused, naming the key; with one cut it validates."""
     base = {"sizes": [8], "hbar": [0.25, 3.0, 12.0], "model": {"boundary": "periodic"}}
+    with pytest.raises(ConfigError, match=r"config key model.beta: 0.3 is read by quasiperiodic fields only"):
+        validate_config({**base, "model": {"beta": 0.3}})
     with pytest.raises(ConfigError, match=r"config key cut_offsets: 2 cuts for N=8 on a periodic chain"):
         validate_config({**base, "cut_offsets": [-1, 0]})
     assert validate_config(dict(base))["model"]["boundary"] == "periodic"
+
+
+def test_the_report_title_names_a_model_beyond_eq_5_only():
+    from campaign.paths import report_title
+
+    base = {"sizes": [8, 10], "hbar": [0.25, 3.0, 12.0]}
+    assert report_title(validate_config(dict(base))) == "mblnn campaign: N = 8, 10, disorder averaged"
+    other = validate_config({**base, "model": {"delta": 0.5, "fields": "quasiperiodic", "boundary": "periodic"}})
+    assert report_title(other) == ("mblnn campaign: N = 8, 10, disorder averaged; Δ = 0.5, quasiperiodic fields "
+                                   "(β = 0.618034), periodic chain")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from mblnn.analyse.registry import TABLES
 from mblnn.config import cuts_for, solver_for
 from mblnn.hbar import hbar_key
+from mblnn.model.chain import describe_model
 from mblnn.plot.catalogue import FIGURES
 from mblnn.stack import MPI_SOLVERS
 
@@ -217,3 +218,10 @@ def rule_output(config: dict, rule: str) -> str:
     if rule == "classify":
         return classified_pattern(config)
     return RULE_OUTPUTS[rule]
+
+
+def report_title(config: dict) -> str:
+    """The report's title: the sizes, the campaign type and, for a model other than Eq. (5), the model."""
+    model = describe_model(config["model"])
+    return (f"mblnn campaign: N = {', '.join(map(str, config['sizes']))}, {config['campaign']['type'].replace('_', ' ')}"
+            + (f"; {model}" if model else ""))

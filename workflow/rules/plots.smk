@@ -30,7 +30,7 @@ rule report_html:
     output:
         "results/report.html",
     params:
-        title=lambda wc: f"mblnn campaign: N = {', '.join(map(str, config['sizes']))}, {config['campaign']['type'].replace('_', ' ')}",
+        title=lambda wc: report_title(config),
     resources:
         **rule_resources(config, "report_html"),
     conda:

@@ -12,7 +12,7 @@ from mblnn.config.derived import cut_offsets, solver_for
 from mblnn.errors import InputError
 from mblnn.hbar import same_hbar
 from mblnn.model.basis import n_up_for_sector, sector_dimension
-from mblnn.schema import DEFAULT_SCHEMA, ConfigError, load_schema, schema_errors
+from mblnn.schema import DEFAULT_SCHEMA, ConfigError, default, load_schema, schema_errors
 from mblnn.solve.cost import job_mem_mb
 from mblnn.units import format_megabytes
 
@@ -43,6 +43,10 @@ def _physics_errors(config: dict) -> Iterator[str]:
             N_A = N // 2 + offset
             if not 1 <= N_A <= N - 1:
                 yield f"config key {key}[{j}]: N_A = N/2 + {offset} = {N_A} is outside [1, {N - 1}] for N={N}"
+    model = config["model"]
+    if model["fields"] != "quasiperiodic" and model["beta"] != default("model.beta"):
+        yield (f"config key model.beta: {model['beta']} is read by quasiperiodic fields only, and model.fields is "
+               f"{model['fields']}: set model.fields: quasiperiodic or drop beta")
     if config["model"]["boundary"] == "periodic":
         for N in config["sizes"]:
             key, offsets = cut_offsets(config, N)

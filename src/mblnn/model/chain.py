@@ -39,3 +39,17 @@ def paper_chain() -> dict:
 def is_paper_chain(record: Mapping) -> bool:
     """Whether a :func:`chain_record` is Eq. (5) in its default sector (J = 1, sz = 0, nothing more)."""
     return dict(record) == paper_chain()
+
+
+def describe_model(model: Mapping) -> str:
+    """A short text of a model beyond Eq. (5) for titles (``""`` for the paper's): e.g. "Δ = 0.5, J2 = 0.3,
+    quasiperiodic fields (β = 0.618034), periodic chain"."""
+    extension = model_extension(model)
+    if not extension:
+        return ""
+    parts = [f"Δ = {extension['delta']:g}"] if extension["delta"] != default("model.delta") else []
+    parts += [f"J2 = {extension['J2']:g}"] if extension["J2"] != default("model.J2") else []
+    if extension["fields"] != default("model.fields"):
+        parts.append(f"{extension['fields']} fields" + (f" (β = {extension['beta']:g})" if "beta" in extension else ""))
+    parts += [f"{extension['boundary']} chain"] if extension["boundary"] != default("model.boundary") else []
+    return ", ".join(parts)
