@@ -47,7 +47,7 @@ def _physics_errors(config: dict) -> Iterator[str]:
     if model["fields"] != "quasiperiodic" and model["beta"] != default("model.beta"):
         yield (f"config key model.beta: {model['beta']} is read by quasiperiodic fields only, and model.fields is "
                f"{model['fields']}: set model.fields: quasiperiodic or drop beta")
-    if config["model"]["boundary"] == "periodic":
+    if model["boundary"] == "periodic":
         for N in config["sizes"]:
             key, offsets = cut_offsets(config, N)
             if len(offsets) > 1:

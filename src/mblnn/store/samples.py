@@ -30,8 +30,8 @@ Dimension names are stored as Zarr v3 ``dimension_names``, so ``xarray.open_zarr
 
 Provenance attributes (``attrs["mblnn"]``): schema_version, N, J, hbar, sz, seed, realization,
 explicit_fields, boundary ("open" or "periodic"), model (only for a model other than the paper's Eq. (5): delta, J2,
-fields, beta with quasiperiodic fields, boundary — :func:`mblnn.model.chain.model_extension`), cuts, solver (name and options, the same across a campaign),
-diagnostics (per sample: spectrum bounds, largest residual, missing/duplicate pairs), mblnn_version, git_revision
+fields, beta with quasiperiodic fields, boundary — :func:`mblnn.model.chain.model_extension`), cuts, solver (name and
+options, the same across a campaign), diagnostics (per sample: spectrum bounds, largest residual, missing/duplicate pairs), mblnn_version, git_revision
 (when the package runs from a git checkout; ``-dirty`` marks uncommitted changes), software (versions of mblnn,
 Python, numpy, scipy, zarr, TensorFlow and the MPI stack where installed: :func:`mblnn.provenance.software_versions`),
 config_sha256 (SHA-256 of the canonical JSON of the parameters that determine the sample), created (UTC, ISO 8601).
@@ -71,6 +71,7 @@ from mblnn import __version__
 from mblnn.provenance import git_revision, software_versions
 from mblnn.store.layout import is_store_name, open_group, store_exists, write_store
 from mblnn.observables.entanglement import CutEntanglement
+from mblnn.model.chain import chain_record
 from mblnn.errors import InputError
 from mblnn.store.integrity import (DIGESTS_ATTRIBUTE, CheckedGroup, Verification, file_digests, recorded_digests, root_attributes,
                         verify_store)
@@ -97,13 +98,13 @@ def parameters_sha256(parameters: dict) -> str:
 
 def sample_parameters(result: SampleResult) -> dict:
     """The parameters that determine a sample: its spec and the solver options."""
-    spec = result.spec
+    spec, model = result.spec, result.spec.model
     return {
         "N": spec.N, "J": spec.J, "hbar": spec.hbar, "sz": spec.sz, "seed": spec.seed,
         "realization": spec.realization, "cuts": list(spec.cuts),
         "fields": None if spec.fields is None else list(spec.fields), "solver": result.solver,
         # the paper's model adds nothing (its stores and hashes stay as they were); any other is recorded whole
-        **({"model": spec.model} if spec.model else {}),
+        **({"model": model} if model else {}),
     }
 
 
@@ -271,9 +272,8 @@ def read_sample(path: str | os.PathLike) -> SampleResult:
     """Read a whole sample store back into a :class:`SampleResult` (bit-identical arrays)."""
     store = open_sample_store(path)
     a, g = store.attrs, store.group
-    spec = SampleSpec.from_model({"J": a["J"], "sz": a["sz"], **a.get("model", {})}, N=a["N"], hbar=a["hbar"],
-                                 seed=a["seed"], realization=a["realization"], cuts=tuple(a["cuts"]),
-                                 fields=tuple(g["fields"][:]) if a["explicit_fields"] else None)
+    spec = SampleSpec.from_model(chain_record(a), N=a["N"], hbar=a["hbar"], seed=a["seed"], realization=a["realization"],
+                                 cuts=tuple(a["cuts"]), fields=tuple(g["fields"][:]) if a["explicit_fields"] else None)
     cuts = {}
     for N_A in store.cuts:
         c = store.cut(N_A)
