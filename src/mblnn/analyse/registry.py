@@ -17,7 +17,7 @@ Inputs a table may read (:class:`TableInputs`):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -221,13 +221,6 @@ TABLES: dict[str, Table] = {t.name: t for t in [
           reads=("classified",), stores="half_chain"),
     Table("summary", _summary, ("analysis.threshold", "analysis.critical_fraction", "training.h_eth", "training.h_mbl"),
           reads=("classified",), tables=("critical_field", "level_statistics", "transition_region", "consistency_summary")),
-    # the same analyses of the classifications by another campaign's ensembles (config transfer)
-    Table("transfer_phase_diagram", lambda i, c: _phase().phase_diagram_table(i.classifications(), c["analysis"]["eps_bins"],
-                                                                           c["analysis"]["threshold"]),
-          ("analysis.eps_bins", "analysis.threshold"), reads=("classified",), stores="transferred", needs="transfer"),
-    Table("transfer_critical_field", _critical_field,
-          ("analysis.thresholds", "analysis.fractions", "analysis.replicas", "analysis.seed"), reads=("classified",),
-          stores="transferred", needs="transfer"),
     Table("dreams", _dreams, reads=("dreams",), needs="dreaming.targets"),
     Table("mobility_edge", _mobility_edge, _FINITE_SIZE, reads=("samples", "classified"), stores="half_chain",
           needs="finite_size"),
@@ -240,6 +233,10 @@ TABLES: dict[str, Table] = {t.name: t for t in [
           reads=("samples", "classified"), stores="half_chain", needs="finite_size"),
     Table("confusion", _confusion, reads=("confusion",), needs="finite_size.confusion.eps"),
 ]}
+
+#: the same analyses of the classifications by another campaign's ensembles (config transfer)
+TABLES |= {f"transfer_{name}": replace(TABLES[name], name=f"transfer_{name}", stores="transferred", needs="transfer")
+           for name in ("phase_diagram", "critical_field")}
 
 
 def config_subset(config: Mapping, keys: Sequence[str]) -> dict:
