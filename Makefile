@@ -23,7 +23,8 @@ PETSC_VERSION := 3.26.1
 MPI4PY_VERSION := 4.1.2
 MPI_BUILD_TOOLS := cython==3.3.1
 PIP_TOOLS_VERSION := 7.7.0
-APT_PACKAGES := libopenblas-dev libopenmpi-dev openmpi-bin gfortran libmumps-dev libscalapack-openmpi-dev patchelf pkg-config
+APT_PACKAGES := libopenblas-dev libopenmpi-dev openmpi-bin gfortran libmumps-dev libscalapack-openmpi-dev patchelf pkg-config \
+  libelpa-dev
 export MPICC := mpicc
 export MPICXX := mpicxx
 export MPIFORT := mpifort

@@ -2,7 +2,8 @@
 
     python bench/ed.py            # N = 12, 14
     python bench/ed.py --full     # N = 12, 14, 16 (16 takes a few minutes and ~5.3 GB)
-    python bench/ed.py --drivers  # also time the LAPACK drivers evd / evr / ev (the default's justification)
+    python bench/ed.py --drivers  # also the LAPACK drivers evd / evr / ev and ELPA against dsyevd (the defaults'
+                                  # justification): bare solvers on 1 and 2 ranks, whole `mblnn spectrum` samples
 
 For each N it prints the wall time of
   * lapack:   the bare LAPACK routine (scipy.linalg.lapack.dsyev{d,r,}) on the dense sector matrix;
@@ -16,7 +17,15 @@ repetitions; the baseline runs in the same process right before the pipeline.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.linalg.lapack as lapack
@@ -27,6 +36,66 @@ from mblnn.observables.entanglement import entanglement
 from mblnn.model.hamiltonian import hamiltonian
 from mblnn.solve.settings import DenseSettings, SolverSettings
 from mblnn.sample import SampleSpec, diagonalize_sample
+from mblnn.solve.cost import dense_mpi_memory_bytes
+
+HERE = Path(__file__).resolve().parent
+#: every process of an MPI run single-threaded in BLAS (the ranks share the cores); a plain process keeps 2 threads
+MPIRUN = ["mpirun", "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS=1"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+ELPA_DRIVERS = ("elpa_1stage", "elpa_2stage")
+
+
+def launched(ranks: int, command: list[str]) -> subprocess.CompletedProcess:
+    """``command`` as a plain process (``ranks`` 0) or under mpirun; MPI never starts in this process."""
+    done = subprocess.run((MPIRUN + ["-n", str(ranks)] if ranks else []) + command, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} on {ranks} ranks failed:\n{done.stderr[-2000:]}")
+    return done
+
+
+def bare_solver(N: int, driver: str, ranks: int) -> float:
+    """Seconds of one bare full diagonalization by ELPA or ScaLAPACK (:mod:`bench.elpa_solve`)."""
+    done = launched(ranks, [sys.executable, str(HERE / "elpa_solve.py"), str(N), driver])
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def whole_sample(N: int, solver: str, dense: dict, ranks: int) -> float:
+    """Seconds `mblnn spectrum` reports for one sample (solve, entanglement of the half cut, gap ratios)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [str(Path(sys.executable).with_name("mblnn")), "spectrum", "--N", str(N), "--hbar", "3.0", "--cuts",
+                   str(N // 2), "--solver", solver, "--config", json.dumps({"seed": 1, "dense": dense}),
+                   "--out", f"{tmp}/sample.zarr"]
+        done = launched(ranks, command)
+    return float(re.search(r"cuts \[\d+\], ([0-9.]+) s ->", done.stdout).group(1))
+
+
+def elpa_table(sizes: list[int]) -> None:
+    """ELPA against dsyevd (1 process, 2 BLAS threads), bare and as whole samples, 1 and 2 ranks; dense_mpi by
+    ScaLAPACK against ELPA on 2 ranks; ratios to dsyevd of the same N (above 1: faster than dsyevd)."""
+    if not shutil.which("mpirun"):
+        raise SystemExit("--drivers times ELPA and ScaLAPACK under mpirun: run `make setup-mpi` first")
+    print("\nELPA and ScaLAPACK against dsyevd, all eigenvectors (one run each; speed-up = dsyevd time / time):")
+    for N in sizes:
+        basis = SectorBasis.build(N)
+        dense = hamiltonian(basis, random_fields(1, N, 0, 3.0)).toarray()
+        (t_evd,) = best_of(1, lambda: bare_lapack(dense, "evd"))
+        del dense
+        rows = [("bare", "dsyevd", "1 process", t_evd)]
+        for ranks in (0, 2):
+            rows += [("bare", driver, f"{max(ranks, 1)} rank{'s' if ranks else ''}", bare_solver(N, driver, ranks))
+                     for driver in ELPA_DRIVERS]
+        rows.append(("bare", "scalapack", "2 ranks", bare_solver(N, "scalapack", 2)))
+        t_sample = whole_sample(N, "dense", {"driver": "evd"}, 0)
+        rows.append(("sample", "dense evd", "1 process", t_sample))
+        rows += [("sample", f"dense {driver}", "1 process", whole_sample(N, "dense", {"driver": driver}, 0))
+                 for driver in ELPA_DRIVERS]
+        rows += [("sample", f"dense_mpi {driver}", "2 ranks", whole_sample(N, "dense_mpi", {"mpi_driver": driver}, 2))
+                 for driver in ("scalapack",) + ELPA_DRIVERS]
+        for kind, driver, where, seconds in rows:
+            baseline = t_evd if kind == "bare" else t_sample
+            print(f"  N={N:>2} {kind:<6} {driver:<22} {where:<9} {seconds:8.2f} s  speed-up {baseline / seconds:5.2f}")
+    need = dense_mpi_memory_bytes(SectorBasis.build(18).dim, 2)
+    print(f"  N=18: dense_mpi on 2 ranks needs about {need / 2**30:.0f} GiB per rank (the model of "
+          "mblnn.solve.cost): a cluster job, not run here")
 
 
 def bare_lapack(dense: np.ndarray, driver: str) -> None:
@@ -55,11 +124,13 @@ def best_of(repeats: int, *functions) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="include N = 16")
-    parser.add_argument("--drivers", action="store_true", help="compare LAPACK drivers")
+    parser.add_argument("--drivers", action="store_true", help="compare LAPACK drivers, ELPA and ScaLAPACK")
+    parser.add_argument("--sizes", type=lambda text: [int(n) for n in text.split(",")],
+                        help="chain lengths (default 12,14; with --full 12,14,16)")
     parser.add_argument("--driver", default="evd", help="driver for the pipeline and its baseline")
     args = parser.parse_args()
-    sizes = [12, 14, 16] if args.full else [12, 14]
-    repeats = {12: 7, 14: 5, 16: 2}
+    sizes = args.sizes or ([12, 14, 16] if args.full else [12, 14])
+    repeats = {10: 7, 12: 7, 14: 5, 16: 2}
     print(f"{'N':>3} {'dim':>6} {'lapack s':>9} {'pipeline s':>11} {'ratio':>6} {'entangl. s':>11}")
     for N in sizes:
         spec = SampleSpec(N=N, hbar=3.0, seed=1, realization=0)
@@ -80,6 +151,7 @@ def main() -> None:
             drivers = ("evd", "evr", "ev")
             times = dict(zip(drivers, best_of(2 if N < 16 else 1, *[lambda d=d: bare_lapack(dense, d) for d in drivers])))
             print(f"  N={N:>2}: " + "  ".join(f"{d} {t:.2f} s ({t / times['evd']:.2f})" for d, t in times.items()))
+        elpa_table(sizes)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 import pytest
 
 #: test modules that need more than the library: an MPI launcher, Snakemake runs, the Slurm test cluster
-_MODULE_MARKERS = {"test_mpi": "mpi", "test_workflow": "workflow", "test_campaigns": "workflow", "test_slurm": "slurm"}
+_MODULE_MARKERS = {"test_mpi": "mpi", "test_elpa": "mpi", "test_workflow": "workflow", "test_campaigns": "workflow", "test_slurm": "slurm"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -24,7 +24,7 @@ def table_config(config: dict, name: str) -> str:
 #: targets reruns the shift-invert samples and nothing else)
 SOLVER_KEYS = {
     "dense": ("dense.driver", "dense.entanglement_method"),
-    "dense_mpi": ("dense.entanglement_method",),
+    "dense_mpi": ("dense.mpi_driver", "dense.entanglement_method"),
     "shift_invert": ("dense.entanglement_method", "shift_invert.targets", "shift_invert.nev", "shift_invert.tol",
                      "shift_invert.residual_tol", "shift_invert.petsc_options"),
 }

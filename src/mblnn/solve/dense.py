@@ -4,7 +4,9 @@ Driver choice (measured with ``bench/ed.py --drivers`` on 2 cores, OpenBLAS, see
 ``evd`` (divide and conquer, ``dsyevd``) is the default. For all eigenvectors it beats ``evr``
 (MRRR, ``dsyevr``) and ``ev`` (QR, ``dsyev``) at every size we measured; its price is a
 workspace of about 2 n² doubles on top of the matrix and the eigenvectors, which the memory check
-below accounts for. ``evr`` remains selectable where memory is tighter than time.
+below accounts for. ``evr`` remains selectable where memory is tighter than time. ``elpa_1stage`` and
+``elpa_2stage`` hand the matrix to ELPA (:mod:`mblnn.solve.elpa`) on this one process instead; with Debian's ELPA they
+are slower here (docs/benchmarks.md) and are meant for a site's ELPA built with SIMD kernels.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import scipy.sparse as sp
 from mblnn.errors import InputError, MemoryBudgetError
 from mblnn.memory import available_memory_bytes
 from mblnn.solve.cost import MATRICES_AT_PEAK, dense_memory_bytes
+from mblnn.solve.elpa import STAGES as ELPA_STAGES, eigh as elpa_eigh
 from mblnn.units import format_bytes
 
 DEFAULT_DRIVER = "evd"
@@ -72,7 +75,7 @@ class DenseSpectrum:
     energy_density:
         ε of every eigenvalue, shape ``(dim,)``.
     driver:
-        The LAPACK driver that produced them.
+        The LAPACK driver (or ELPA solver) that produced them.
     """
 
     energies: np.ndarray
@@ -86,7 +89,8 @@ def diagonalize_dense(
     driver: str = DEFAULT_DRIVER,
     max_memory: int | None = None,
 ) -> DenseSpectrum:
-    """Full spectrum and eigenvectors of a real symmetric sector Hamiltonian with LAPACK.
+    """Full spectrum and eigenvectors of a real symmetric sector Hamiltonian with LAPACK (or ELPA: ``driver``
+    ``elpa_1stage``/``elpa_2stage``).
 
     The memory check runs before the dense matrix is formed. The dense copy is handed to LAPACK
     with ``overwrite_a`` so no second copy of the matrix is made.
@@ -95,7 +99,10 @@ def diagonalize_dense(
     check_dense_fits(dim, driver, max_memory)
     # Fortran order is what LAPACK takes: no hidden transposing copy inside the call
     dense = hamiltonian.toarray(order="F") if sp.issparse(hamiltonian) else np.array(hamiltonian, dtype=np.float64, order="F")
-    energies, vectors = scipy.linalg.eigh(dense, overwrite_a=True, check_finite=False, driver=driver)
+    if driver in ELPA_STAGES:
+        energies, vectors = elpa_eigh(dense, dim, stage=ELPA_STAGES[driver])
+    else:
+        energies, vectors = scipy.linalg.eigh(dense, overwrite_a=True, check_finite=False, driver=driver)
     return DenseSpectrum(
         energies=energies, vectors=vectors, energy_density=energy_density(energies), driver=driver
     )

@@ -1,10 +1,12 @@
 """One call over every eigensolver: :func:`eigsolve` takes the model (basis, fields, couplings) and the solver settings and
 returns one :class:`Spectrum`, whatever the solver (after dynamite's ``H.eigsolve(nev=…, target=…)``).
 
-Solvers: ``dense`` (LAPACK, one process, all eigenpairs), ``dense_mpi`` (ScaLAPACK under MPI, all eigenpairs),
+Solvers: ``dense`` (LAPACK or ELPA, one process, all eigenpairs), ``dense_mpi`` (ScaLAPACK or ELPA under MPI, all
+eigenpairs),
 ``shift_invert`` (SLEPc under MPI, ``nev`` pairs nearest each target energy density), ``filter`` (the same pairs
 by SLEPc's polynomial filter, matrix-vector products only). The MPI solvers must be
-called on every rank (``mpirun``/``srun``); every PETSc, SLEPc and mpi4py import lives in :mod:`mblnn.solve.mpi`.
+called on every rank (``mpirun``/``srun``); every PETSc, SLEPc and mpi4py import lives in :mod:`mblnn.solve.mpi` (and
+:mod:`mblnn.solve.elpa`).
 
 Eigenvectors stay inside the spectrum: :meth:`Spectrum.entanglement` runs
 :func:`mblnn.observables.entanglement.entanglement` on them block by block — on the dense matrix of eigenvectors,
@@ -29,6 +31,7 @@ from mblnn.observables.levels import gap_ratio
 from mblnn.solve import cost
 from mblnn.memory import available_memory_bytes
 from mblnn.solve.dense import diagonalize_dense, energy_density
+from mblnn.solve.elpa import STAGES as ELPA_STAGES
 from mblnn.solve.settings import SOLVERS, SolverSettings
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
@@ -93,7 +96,8 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, couplings: Couplings, setti
     """The eigenpairs of H(basis, fields, couplings) (:mod:`mblnn.model.hamiltonian`) by ``settings.solver`` (one of :data:`SOLVERS`, ``auto`` resolved by the
     caller, :func:`mblnn.sample.checked_settings`), as a :class:`Spectrum`.
 
-    ``settings.dense.driver``: the LAPACK driver (dense); ``settings.shift_invert``: the interior solvers' targets
+    ``settings.dense.driver``: the LAPACK driver or ELPA solver (dense), ``settings.dense.mpi_driver``: ScaLAPACK or an
+    ELPA solver (dense_mpi); ``settings.shift_invert``: the interior solvers' targets
     (validated by the caller, :func:`mblnn.solve.mpi.check_shift_invert_request`), pairs per target, tolerances,
     shift-invert's PETSc options (as given: the caller merges the per-N tuning) and exact re-solve;
     ``settings.filter``: the filter's degree, width factor and PETSc options; ``settings.max_memory`` the budget in
@@ -116,6 +120,8 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, couplings: Couplings, setti
                 f"distributed full diagonalization of {basis.dim} states on {comm.getSize()} ranks needs about "
                 f"{need / 2**30:.1f} GiB per rank (budget {budget / 2**30:.1f} GiB): use more ranks or the "
                 "shift-invert solver (solver: shift_invert)")
+        if settings.dense.mpi_driver in ELPA_STAGES:
+            return _dense_mpi_elpa(basis, fields, couplings, settings.dense.mpi_driver)
     H = mpi.DistributedHamiltonian(basis, couplings, comm, dense=(solver == "dense_mpi"))
     try:
         H.set_fields(fields)
@@ -162,11 +168,33 @@ def _dense_mpi(H) -> Spectrum:
         eps.destroy()
         H.destroy()
 
-    return Spectrum(solver="dense_mpi", energies=energies, energy_density=energy_density(energies),
+    return _full_spectrum("dense_mpi", energies, {"name": "dense_mpi"}, H.comm.getSize(), H.comm.getRank() == 0,
+                          blocks, close)
+
+
+def _dense_mpi_elpa(basis, fields, couplings, driver: str) -> Spectrum:
+    from mblnn.solve import mpi
+
+    comm, energies, vectors, columns = mpi.elpa_eigenpairs(basis, fields, couplings, ELPA_STAGES[driver])
+
+    def blocks(cuts, method):  # every rank holds whole eigenvectors: nothing to gather but the results
+        for start in range(0, basis.dim, DENSE_MPI_BLOCK):
+            stop = min(start + DENSE_MPI_BLOCK, basis.dim)
+            mine = (columns >= start) & (columns < stop)
+            yield mpi.entanglement_on_root(vectors[:, mine], columns[mine] - start, stop - start, basis, comm, cuts,
+                                           method)
+
+    return _full_spectrum("dense_mpi", energies, {"name": "dense_mpi", "driver": driver}, comm.Get_size(),
+                          comm.Get_rank() == 0, blocks)
+
+
+def _full_spectrum(solver: str, energies, options: dict, ranks: int, is_root: bool, blocks, close=lambda: None):
+    """The :class:`Spectrum` of a distributed full diagonalization."""
+    return Spectrum(solver=solver, energies=energies, energy_density=energy_density(energies),
                     gap_ratio=gap_ratio(energies), e_min=float(energies[0]), e_max=float(energies[-1]),
-                    options={"name": "dense_mpi"},
-                    diagnostics={"e_min": float(energies[0]), "e_max": float(energies[-1]), "ranks": H.comm.getSize()},
-                    is_root=H.comm.getRank() == 0, _blocks=blocks, _close=close)
+                    options=options, diagnostics={"e_min": float(energies[0]), "e_max": float(energies[-1]),
+                                                  "ranks": ranks},
+                    is_root=is_root, _blocks=blocks, _close=close)
 
 
 def _interior(H, kind: str, settings: SolverSettings, label: str) -> Spectrum:

@@ -1,5 +1,5 @@
 """SLEPc eigensolvers under MPI: shift-invert at target energy densities, and distributed full
-diagonalization with ScaLAPACK.
+diagonalization with ScaLAPACK (or ELPA, :mod:`mblnn.solve.elpa`).
 
 Run under ``mpirun -n P`` or ``srun``; every rank calls the same functions. Conventions:
 
@@ -35,6 +35,7 @@ from mblnn.observables.entanglement import CutEntanglement, available_cpus, enta
 from mblnn.schema import default
 from mblnn.errors import InputError
 from mblnn.model.hamiltonian import Couplings, diagonal_energies, hamiltonian_rows
+from mblnn.solve import elpa
 
 #: Prefix of the shift-invert solver's entries in the PETSc options database.
 OPTIONS_PREFIX = "mblnn_si_"
@@ -487,11 +488,27 @@ def distributed_entanglement(local_vectors: np.ndarray, hamiltonian: Distributed
         owner = j % size
         receive = [full[j // size], counts, displacements, MPI.DOUBLE] if rank == owner else None
         comm.Gatherv(np.ascontiguousarray(local_vectors[j]), receive, root=owner)
-    workers = max(1, available_cpus() // local_ranks(hamiltonian.comm))
-    own = entanglement(full.T, hamiltonian.basis, cuts, method=method, workers=workers) if mine.size else {}
-    del full
-    parts = comm.gather((mine, {k: (c.entropy, c.schmidt_gap, c.spectrum, c.trace) for k, c in own.items()}), root=0)
-    if rank != 0:
+    return entanglement_on_root(full.T, mine, m, hamiltonian.basis, comm, cuts, method)
+
+
+def entanglement_on_root(vectors: np.ndarray, indices: np.ndarray, m: int, basis: SectorBasis, comm, cuts,
+                         method: str = "svd"):
+    """Entanglement of m eigenvectors shared out over the ranks of the mpi4py communicator ``comm``, on rank 0.
+
+    Every rank holds whole eigenvectors: ``vectors`` of shape ``(dim, k)``, column i being eigenvector ``indices[i]``
+    of the m (each index on exactly one rank). Returns ``{N_A: CutEntanglement}`` for the m vectors in index order on
+    rank 0, ``None`` elsewhere.
+    """
+    from mpi4py import MPI
+
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        workers = max(1, available_cpus() // node.Get_size())
+    finally:
+        node.Free()
+    own = entanglement(vectors, basis, cuts, method=method, workers=workers) if indices.size else {}
+    parts = comm.gather((indices, {k: (c.entropy, c.schmidt_gap, c.spectrum, c.trace) for k, c in own.items()}), root=0)
+    if comm.Get_rank() != 0:
         return None
     result = {}
     for N_A in cuts:
@@ -503,6 +520,27 @@ def distributed_entanglement(local_vectors: np.ndarray, hamiltonian: Distributed
                     target[indices] = source
         result[N_A] = CutEntanglement(N_A, arrays[0], arrays[1], arrays[2], arrays[3])
     return result
+
+
+def elpa_eigenpairs(basis: SectorBasis, fields: np.ndarray, couplings: Couplings, stage: int):
+    """All eigenpairs of H by ELPA (:mod:`mblnn.solve.elpa`) over every rank of the job.
+
+    Each rank assembles only its own columns of the block-cyclic layout (H is symmetric: column j is row j,
+    :func:`mblnn.model.hamiltonian.hamiltonian_rows`). Returns ``(comm, energies (dim,), vectors (dim, n_local),
+    columns (n_local,))`` with mpi4py's world communicator, every eigenvalue ascending on every rank, and this rank's
+    whole eigenvectors: column k of ``vectors`` belongs to ``energies[columns[k]]``.
+    """
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    rank, size, dim = comm.Get_rank(), comm.Get_size(), basis.dim
+    columns = elpa.owned_columns(dim, rank, size)
+    local = np.empty((dim, columns.size), order="F")
+    for k, start in enumerate(range(rank * elpa.BLOCK, dim, size * elpa.BLOCK)):
+        stop = min(start + elpa.BLOCK, dim)
+        local[:, k * elpa.BLOCK: k * elpa.BLOCK + stop - start] = hamiltonian_rows(basis, fields, couplings, start, stop).T.toarray()
+    energies, vectors = elpa.eigh(local, dim, comm, stage)
+    return comm, energies, vectors, columns
 
 
 def check_shift_invert_request(N: int, sz: float, targets, nev: int) -> tuple[float, ...]:

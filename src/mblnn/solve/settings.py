@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from mblnn.errors import InputError
 from mblnn.schema import default
 
-#: every eigensolver (README and docs/solvers.md): ``dense`` LAPACK, ``dense_mpi`` ScaLAPACK under MPI,
+#: every eigensolver (README and docs/solvers.md): ``dense`` LAPACK (or ELPA), ``dense_mpi`` ScaLAPACK (or ELPA) under MPI,
 #: ``shift_invert`` SLEPc under MPI, ``filter`` SLEPc's polynomial filter under MPI
 SOLVERS = ("dense", "dense_mpi", "shift_invert", "filter")
 #: what a config or a command may ask for: a solver, or ``auto`` (:func:`mblnn.sample.choose_solver`)
@@ -29,9 +29,11 @@ def _as_text(options: dict) -> dict:
 
 @dataclass(frozen=True)
 class DenseSettings:
-    """Full diagonalization by LAPACK: ``driver`` (``evd``, ``evr`` or ``ev``)."""
+    """Full diagonalization: ``driver`` on one process (LAPACK's ``evd``, ``evr``, ``ev`` or ELPA's ``elpa_1stage``,
+    ``elpa_2stage``), ``mpi_driver`` distributed (``scalapack`` or ELPA's two)."""
 
     driver: str = default("dense.driver")
+    mpi_driver: str = default("dense.mpi_driver")
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class SolverSettings:
         dense, si, polynomial = config["dense"], config["shift_invert"], config["filter"]
         return cls(
             solver=solver or config["solver"]["default"], entanglement_method=dense["entanglement_method"],
-            max_memory=max_memory, dense=DenseSettings(driver=dense["driver"]),
+            max_memory=max_memory, dense=DenseSettings(driver=dense["driver"], mpi_driver=dense["mpi_driver"]),
             shift_invert=ShiftInvertSettings(targets=tuple(si["targets"]), nev=si["nev"], tol=si["tol"],
                                              residual_tol=si["residual_tol"], petsc_options=_as_text(si["petsc_options"]),
                                              tuning=si["tuning"], exact_resolve=si["exact_resolve"]),
