@@ -114,7 +114,7 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, couplings: Couplings, setti
     comm = mpi.world()
     if solver == "dense_mpi":
         need = cost.dense_mpi_memory_bytes(basis.dim, comm.getSize())
-        budget = (available_memory_bytes() // mpi.local_ranks(comm)) if settings.max_memory is None else settings.max_memory
+        budget = (available_memory_bytes() // mpi.local_ranks(comm.tompi4py())) if settings.max_memory is None else settings.max_memory
         if need > budget:
             raise MemoryBudgetError(
                 f"distributed full diagonalization of {basis.dim} states on {comm.getSize()} ranks needs about "

@@ -82,10 +82,10 @@ def row_range(dim: int, size: int, rank: int) -> tuple[int, int]:
 
 
 def local_ranks(comm) -> int:
-    """Ranks of ``comm`` sharing this node (to share its CPUs among their threads)."""
+    """Ranks of the mpi4py communicator ``comm`` sharing this node (to share its CPUs among their threads)."""
     from mpi4py import MPI
 
-    node = comm.tompi4py().Split_type(MPI.COMM_TYPE_SHARED)
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
     try:
         return node.Get_size()
     finally:
@@ -499,13 +499,7 @@ def entanglement_on_root(vectors: np.ndarray, indices: np.ndarray, m: int, basis
     of the m (each index on exactly one rank). Returns ``{N_A: CutEntanglement}`` for the m vectors in index order on
     rank 0, ``None`` elsewhere.
     """
-    from mpi4py import MPI
-
-    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    try:
-        workers = max(1, available_cpus() // node.Get_size())
-    finally:
-        node.Free()
+    workers = max(1, available_cpus() // local_ranks(comm))
     own = entanglement(vectors, basis, cuts, method=method, workers=workers) if indices.size else {}
     parts = comm.gather((indices, {k: (c.entropy, c.schmidt_gap, c.spectrum, c.trace) for k, c in own.items()}), root=0)
     if comm.Get_rank() != 0:
