@@ -6,7 +6,7 @@ Driver choice (measured with ``bench/ed.py --drivers`` on 2 cores, OpenBLAS, see
 workspace of about 2 n² doubles on top of the matrix and the eigenvectors, which the memory check
 below accounts for. ``evr`` remains selectable where memory is tighter than time. ``elpa_1stage`` and
 ``elpa_2stage`` hand the matrix to ELPA (:mod:`mblnn.solve.elpa`) on this one process instead; with Debian's ELPA they
-are slower here (docs/benchmarks.md) and are meant for a site's ELPA built with SIMD kernels.
+are slower here (docs/solvers.md, "ELPA") and are meant for a site's ELPA built with SIMD kernels.
 """
 
 from __future__ import annotations
