@@ -41,7 +41,8 @@ def header_lines(path: str) -> list[str]:
 def document_lines(path: str) -> list[str]:
     """The lines of a guide's ```sh blocks and its inline `code` spans."""
     text = (REPO / path).read_text()
-    lines = [line for block in re.findall(r"```sh\n(.*?)```", text, re.S) for line in block.splitlines()]
+    blocks = [re.sub(r"\\\n\s*", " ", block) for block in re.findall(r"```sh\n(.*?)```", text, re.S)]  # join continued lines
+    lines = [line for block in blocks for line in block.splitlines()]
     return lines + re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
 
 
