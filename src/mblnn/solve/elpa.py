@@ -78,10 +78,16 @@ def _text(lib, status: int) -> str:
     return f"error {status}: {lib.elpa_strerr(status).decode(errors='replace')}"
 
 
+def owned_blocks(dim: int, rank: int, size: int, block: int = BLOCK) -> list[tuple[int, int]]:
+    """The global column ranges ``[start, stop)`` (ascending) that ``rank`` of ``size`` owns in the block-cyclic
+    layout: every ``size``-th block of ``block`` columns, starting with block ``rank``; the last may be shorter."""
+    return [(start, min(start + block, dim)) for start in range(rank * block, dim, size * block)]
+
+
 def owned_columns(dim: int, rank: int, size: int, block: int = BLOCK) -> np.ndarray:
     """Global column indices (ascending) that ``rank`` of ``size`` owns in the block-cyclic layout, shape ``(n_local,)``."""
-    columns = (np.arange(rank * block, dim, size * block)[:, None] + np.arange(block)).ravel()
-    return columns[columns < dim]
+    return np.concatenate([np.arange(start, stop) for start, stop in owned_blocks(dim, rank, size, block)] or
+                          [np.empty(0, dtype=int)])
 
 
 def _self_communicator():
