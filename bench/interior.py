@@ -5,6 +5,7 @@ measured in the same run.
     python bench/interior.py --sizes 16,18         # the sizes of docs/benchmarks.md
     python bench/interior.py --sizes 22 --only filter --time-limit 3600
     python bench/interior.py --probe 16,18,20,22 --calibrate 16,18   # the filter's cost at N = 22, from measurements
+    python bench/interior.py --filters --sizes 16,18   # the filter polynomials against FILTLAN's, the same run
 
 Each solve: random-field Heisenberg chain, S^z = 0, h̄ = 3, seed 1, the spectrum bounds, then the 100 eigenpairs
 nearest ε = 0.5 (tolerance 1e-10), through mblnn.solve.eigsolve (the solvers' one face). Printed per N and solver:
@@ -12,12 +13,20 @@ wall time inside the MPI job (assembly to the last eigenpair, launch and imports
 largest residual, the filter's degree and iterations; per N the ratio filter / shift-invert of time and memory
 and the largest eigenvalue difference between the two.
 
+--filters solves the same pairs by shift-invert and by each polynomial of FILTERS (FILTLAN with today's settings
+first: the baseline) and prints per N and polynomial the time, the filtered vectors K (applications of p(H),
+counted by PETSc's event log), the degree, the products with H (K × degree: the cost that does not depend on how
+busy the machine is), the memory per rank, the eigenvalue agreement with shift-invert, and time and products as
+ratios to FILTLAN's.
+
 --probe measures, per N and without solving, what the filter's cost is made of: the spectrum bounds (the
 solver's first step, timed), the polynomial degree the solver would choose for the first interval, the time of
 one matrix-vector product with the assembled H, and the memory per rank of H. A filter solve costs
-K × degree matrix-vector products (K: the vectors filtered over the iterations, the same for equal nev) plus a
-Krylov basis of V vectors; K and V are measured by full filter solves at the --calibrate sizes in the same run
-(the first calibrates, further ones test the prediction), and the prediction is printed for every probed N.
+K × degree matrix-vector products (K: the vectors filtered over the iterations, counted; assumed the same for
+equal nev), each taking a bare product's time × an overhead (the polynomial's vector updates), plus a Krylov basis
+of V vectors; K, the overhead and V are measured by full filter solves at the --calibrate sizes in the same run (the
+first calibrates, further ones test the prediction), and the prediction is printed for every probed N
+(--polynomial: which of FILTERS).
 """
 
 from __future__ import annotations
@@ -31,8 +40,17 @@ import time
 
 NEV, TARGET, HBAR, SEED = 100, 0.5, 3.0, 1
 
+#: --filters: the polynomials compared, by name (keys of the config's ``filter`` section); the first is the baseline
+FILTERS = {
+    "filtlan": {"polynomial": "filtlan"},
+    "filtlan c=1.5": {"polynomial": "filtlan", "degree_constant": 1.5},
+    "chebyshev": {"polynomial": "chebyshev", "damping": "jackson"},
+    "chebyshev c=1.5": {"polynomial": "chebyshev", "damping": "jackson", "degree_constant": 1.5},
+    "chebyshev fejer": {"polynomial": "chebyshev", "damping": "fejer"},
+}
 
-def worker(N: int, solver: str) -> None:
+
+def worker(N: int, solver: str, polynomial: dict | None = None) -> None:
     """Runs on every MPI rank."""
     import resource
 
@@ -43,14 +61,15 @@ def worker(N: int, solver: str) -> None:
     from mblnn.model.disorder import random_fields
     from mblnn.model.hamiltonian import Couplings
     from mblnn.solve.eigsolve import eigsolve
-    from mblnn.solve.settings import ShiftInvertSettings, SolverSettings
+    from mblnn.solve.settings import FilterSettings, ShiftInvertSettings, SolverSettings
 
     comm = PETSc.COMM_WORLD
     basis = SectorBasis.build(N)
     comm.barrier()
     start = time.perf_counter()
     settings = SolverSettings(solver=solver, shift_invert=ShiftInvertSettings(targets=(TARGET,), nev=NEV, tol=1e-10,
-                                                                            residual_tol=1e-8))
+                                                                            residual_tol=1e-8),
+                              filter=FilterSettings(**(polynomial or {})))
     spectrum = eigsolve(basis, random_fields(SEED, N, 0, HBAR), Couplings(), settings)
     comm.barrier()
     elapsed = time.perf_counter() - start
@@ -60,12 +79,13 @@ def worker(N: int, solver: str) -> None:
         print(json.dumps({"seconds": elapsed, "peak_gib_per_rank": peak, "pairs": int(spectrum.energies.size),
                           "max_residual": float(np.max(spectrum.residuals)), "energies": spectrum.energies.tolist(),
                           "degree": windows[-1].get("degree"), "iterations": windows[-1].get("iterations"),
-                          "tries": len(windows)}))
+                          "tries": len(windows), "filtered_vectors": sum(w.get("filtered_vectors", 0) for w in windows),
+                          "products": sum(w.get("filtered_vectors", 0) * w.get("degree", 0) for w in windows)}))
     spectrum.close()
 
 
-def probe(N: int) -> None:
-    """Runs on every MPI rank: bounds, degree, matrix-vector time and memory of H, no solve."""
+def probe(N: int, polynomial: dict) -> None:
+    """Runs on every MPI rank: bounds, degree (of ``polynomial``'s rule), matrix-vector time and memory of H, no solve."""
     import resource
 
     from petsc4py import PETSc
@@ -82,7 +102,7 @@ def probe(N: int) -> None:
     start = time.perf_counter()
     bounds = spectrum_bounds(H, 1e-10)
     bounds_seconds = time.perf_counter() - start
-    solver = FilterSolver(H, bounds)
+    solver = FilterSolver(H, bounds, **polynomial)
     e_min, e_max = bounds
     a, b = solver.interval(e_min + TARGET * (e_max - e_min), NEV)
     x = H.matrix.createVecRight()
@@ -120,24 +140,29 @@ def mpi_job(arguments: list[str], ranks: int, time_limit: float) -> dict:
     return result
 
 
-def probe_report(sizes: list[int], calibrate: list[int], ranks: int, time_limit: float) -> None:
-    probes = {N: mpi_job(["--probe-worker", str(N)], ranks, time_limit) for N in sorted(set(sizes) | set(calibrate))}
-    solved = {N: run(N, "filter", ranks, time_limit) for N in calibrate}
+def probe_report(sizes: list[int], calibrate: list[int], ranks: int, time_limit: float, polynomial: dict) -> None:
+    probes = {N: mpi_job(["--probe-worker", str(N), json.dumps(polynomial)], ranks, time_limit)
+              for N in sorted(set(sizes) | set(calibrate))}
+    solved = {N: run(N, "filter", ranks, time_limit, polynomial) for N in calibrate}
     first = calibrate[0]
     p, r = probes[first], solved[first]
     if "seconds" not in r:
         sys.exit(f"the calibration solve at N={first} failed: {r}")
-    K = (r["seconds"] - p["bounds_seconds"]) / (p["degree"] * p["matvec_seconds"])
+    # K is counted; the time per product above a bare matrix-vector product (the polynomial's vector updates) is
+    # the overhead, calibrated with it
+    K = r["filtered_vectors"]
+    overhead = (r["seconds"] - p["bounds_seconds"]) / (r["products"] * p["matvec_seconds"])
     V = (max(r["peak_gib_per_rank"]) - max(p["assembled_gib_per_rank"])) * 2**30 / (8 * p["n_local"])
-    print(f"calibrated at N={first}: {r['seconds']:.1f} s = bounds {p['bounds_seconds']:.1f} s + K x degree {p['degree']} x matvec "
-          f"{1e3 * p['matvec_seconds']:.3f} ms with K = {K:.0f}; Krylov basis V = {V:.0f} vectors per rank")
+    print(f"calibrated at N={first}: {r['seconds']:.1f} s = bounds {p['bounds_seconds']:.1f} s + K {K} x degree {r['degree']} "
+          f"x matvec {1e3 * p['matvec_seconds']:.3f} ms x {overhead:.2f} (the time of a product in the filter over a bare "
+          f"one); Krylov basis V = {V:.0f} vectors per rank")
     print(f"{'N':>3} {'dim':>9} {'matvec ms':>9} {'bounds s':>8} {'degree':>6} {'H GiB/rank':>10} "
           f"{'predicted s':>11} {'predicted GiB':>13} {'measured s':>10} {'measured GiB':>12} {'measured/predicted':>18}")
     for N, p in probes.items():
         if "degree" not in p:
             print(f"{N:>3} {p}")
             continue
-        seconds = p["bounds_seconds"] + K * p["degree"] * p["matvec_seconds"]
+        seconds = p["bounds_seconds"] + K * p["degree"] * p["matvec_seconds"] * overhead
         memory = max(p["assembled_gib_per_rank"]) + V * 8 * p["n_local"] / 2**30
         measured = solved.get(N, {})
         line = (f"{N:>3} {p['dim']:>9,} {1e3 * p['matvec_seconds']:>9.3f} {p['bounds_seconds']:>8.1f} {p['degree']:>6} "
@@ -148,8 +173,34 @@ def probe_report(sizes: list[int], calibrate: list[int], ranks: int, time_limit:
         print(line, flush=True)
 
 
-def run(N: int, solver: str, ranks: int, time_limit: float) -> dict:
-    return mpi_job(["--worker", str(N), solver], ranks, time_limit)
+def run(N: int, solver: str, ranks: int, time_limit: float, polynomial: dict | None = None) -> dict:
+    return mpi_job(["--worker", str(N), solver, json.dumps(polynomial or {})], ranks, time_limit)
+
+
+def filters_report(sizes: list[int], ranks: int, time_limit: float) -> None:
+    """Shift-invert, then every polynomial of FILTERS, per N; ratios to the first (FILTLAN, today's settings)."""
+    import numpy as np
+
+    print(f"{'N':>3} {'solver':16} {'time s':>8} {'K':>6} {'degree':>6} {'products':>10} {'GiB/rank':>8} "
+          f"{'vs SI':>8} {'time/base':>9} {'products/base':>13}")
+    for N in sizes:
+        reference = run(N, "shift_invert", ranks, time_limit)
+        if "seconds" not in reference:
+            print(f"{N:>3} shift_invert {reference}")
+            continue
+        print(f"{N:>3} {'shift_invert':16} {reference['seconds']:>8.1f} {'':>6} {'':>6} {'':>10} "
+              f"{max(reference['peak_gib_per_rank']):>8.2f}", flush=True)
+        base = None
+        for name, polynomial in FILTERS.items():
+            r = run(N, "filter", ranks, time_limit, polynomial)
+            if "seconds" not in r:
+                print(f"{N:>3} {name:16} {r}", flush=True)
+                continue
+            base = base or r
+            agree = np.max(np.abs(np.asarray(r["energies"]) - np.asarray(reference["energies"])))
+            print(f"{N:>3} {name:16} {r['seconds']:>8.1f} {r['filtered_vectors']:>6} {r['degree']:>6} {r['products']:>10,} "
+                  f"{max(r['peak_gib_per_rank']):>8.2f} {agree:>8.1e} {r['seconds'] / base['seconds']:>9.2f} "
+                  f"{r['products'] / base['products']:>13.2f}", flush=True)
 
 
 def main() -> None:
@@ -161,18 +212,24 @@ def main() -> None:
     parser.add_argument("--probe", type=lambda s: [int(x) for x in s.split(",")], help="probe these sizes (no solve)")
     parser.add_argument("--calibrate", type=lambda s: [int(x) for x in s.split(",")], default=[16],
                         help="with --probe: full filter solves at these sizes (the first calibrates)")
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--probe-worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--filters", action="store_true", help="the polynomials of FILTERS against FILTLAN's")
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--polynomial", choices=list(FILTERS), default="filtlan", help="with --probe: the polynomial")
+    parser.add_argument("--probe-worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(int(args.worker[0]), args.worker[1])
+        worker(int(args.worker[0]), args.worker[1], json.loads(args.worker[2]))
+        return
+    if args.filters:
+        print(f"filter polynomials: {NEV} eigenpairs nearest eps = {TARGET}, h = {HBAR}, {args.ranks} ranks")
+        filters_report(args.sizes, args.ranks, args.time_limit)
         return
     if args.probe_worker:
-        probe(args.probe_worker)
+        probe(int(args.probe_worker[0]), json.loads(args.probe_worker[1]))
         return
     if args.probe:
-        print(f"filter cost probe: {NEV} eigenpairs nearest eps = {TARGET}, h = {HBAR}, {args.ranks} ranks")
-        probe_report(args.probe, args.calibrate, args.ranks, args.time_limit)
+        print(f"filter cost probe ({args.polynomial}): {NEV} eigenpairs nearest eps = {TARGET}, h = {HBAR}, {args.ranks} ranks")
+        probe_report(args.probe, args.calibrate, args.ranks, args.time_limit, FILTERS[args.polynomial])
         return
     import numpy as np
 

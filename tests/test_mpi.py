@@ -156,11 +156,16 @@ def test_unused_petsc_option_is_refused(tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("N", [12, 14])
-def test_filter_matches_dense_lapack(tmp_path, N):
-    """The polynomial filter's pairs are the dense spectrum's nev states nearest each target (eigenvalues 1e-10,
-    entropies and Schmidt gaps 1e-8), every residual checked."""
-    config = {"seed": 3, "shift_invert": {"targets": [0.1, 0.5, 0.9], "nev": 40}}
+#: the filter polynomials: FILTLAN and SLEPc's Chebyshev expansion (Jackson damping)
+FILTERS = {"filtlan": {"polynomial": "filtlan"}, "chebyshev": {"polynomial": "chebyshev", "damping": "jackson"}}
+
+
+# SLEPc's Chebyshev interval filter finds too few pairs at ε = 0.1 for N = 14 (a SolverError: docs/benchmarks.md)
+@pytest.mark.parametrize("N,polynomial", [(12, "filtlan"), (14, "filtlan"), (12, "chebyshev")])
+def test_filter_matches_dense_lapack(tmp_path, N, polynomial):
+    """The polynomial filter's pairs (each polynomial) are the dense spectrum's nev states nearest each target
+    (eigenvalues 1e-10, entropies and Schmidt gaps 1e-8), every residual checked, the filtered vectors counted."""
+    config = {"seed": 3, "shift_invert": {"targets": [0.1, 0.5, 0.9], "nev": 40}, "filter": FILTERS[polynomial]}
     out, dense = tmp_path / "filter.zarr", tmp_path / "dense.zarr"
     done = spectrum(2, out, "--N", str(N), "--hbar", "2.5", "--cuts", str(N // 2), "--solver", "filter",
                     "--config", json.dumps(config))
@@ -171,7 +176,8 @@ def test_filter_matches_dense_lapack(tmp_path, N):
     assert reference.returncode == 0, reference.stderr
     a, b = read_sample(out), read_sample(dense)
     assert a.solver["name"] == "filter" and a.energies.size == 120 and np.all(a.residuals < 1e-8)
-    assert [w["pairs"] >= 40 for w in a.diagnostics["filter_windows"]] == [True] * 3
+    assert [w["pairs"] >= 40 and w["filtered_vectors"] >= w["pairs"] for w in a.diagnostics["filter_windows"]] == [True] * 3
+    assert a.solver["polynomial"] == polynomial
     np.testing.assert_allclose([a.diagnostics["e_min"], a.diagnostics["e_max"]], b.energies[[0, -1]], atol=1e-10)
     index = np.concatenate([np.sort(np.argsort(np.abs(b.energies - (b.energies[0] + t * (b.energies[-1] - b.energies[0]))),
                                                kind="stable")[:40]) for t in (0.1, 0.5, 0.9)])

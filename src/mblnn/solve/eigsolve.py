@@ -32,7 +32,7 @@ from mblnn.solve import cost
 from mblnn.memory import available_memory_bytes
 from mblnn.solve.dense import diagonalize_dense, energy_density
 from mblnn.solve.elpa import STAGES as ELPA_STAGES
-from mblnn.solve.settings import SOLVERS, SolverSettings
+from mblnn.solve.settings import FILTER_KEYS, SOLVERS, SolverSettings
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
 logger = logging.getLogger("mblnn.solve")
@@ -211,11 +211,11 @@ def _interior(H, kind: str, settings: SolverSettings, label: str) -> Spectrum:
     e_min, e_max = mpi.spectrum_bounds(H, tol)
     report("%s: spectrum bounds [%.6g, %.6g] in %.1f s", label, e_min, e_max, time.perf_counter() - started)
     if kind == "filter":
-        polynomial = settings.filter
-        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol, degree=polynomial.degree,
-                                  width_factor=polynomial.width_factor, petsc_options=polynomial.petsc_options)
-        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, "degree": polynomial.degree,
-                   "width_factor": polynomial.width_factor, "petsc_options": dict(polynomial.petsc_options or {})}
+        polynomial = {key: getattr(settings.filter, key) for key in FILTER_KEYS}
+        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol,
+                                  petsc_options=settings.filter.petsc_options, **polynomial)
+        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, **polynomial,
+                   "petsc_options": dict(settings.filter.petsc_options or {})}
     else:
         solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=interior.petsc_options,
                                        exact_resolve=interior.exact_resolve)
@@ -260,8 +260,8 @@ def _interior(H, kind: str, settings: SolverSettings, label: str) -> Spectrum:
         diagnostics["mumps_workspace_retries"] = solver.workspace_retries
     if kind == "filter":  # the interval, degree and iterations of each window
         diagnostics["filter_windows"] = [{"interval": [float(a), float(b)], "degree": int(degree), "iterations": int(its),
-                                          "pairs": int(found)}
-                                         for a, b, degree, its, found in filter_log]
+                                          "pairs": int(found), "filtered_vectors": int(applied)}
+                                         for a, b, degree, its, found, applied in filter_log]
     return Spectrum(
         solver=kind, energies=energies, energy_density=energy_density(energies, e_min, e_max),
         gap_ratio=np.concatenate([gap_ratio(w.energies) for w in windows]), e_min=e_min, e_max=e_max,

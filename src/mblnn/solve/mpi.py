@@ -358,34 +358,45 @@ def density_of_states(H: DistributedHamiltonian) -> tuple[float, float]:
 
 class FilterSolver:
     """Eigenpairs of a :class:`DistributedHamiltonian` near target energies by SLEPc's polynomial filter
-    (``ST`` type ``filter``, FILTLAN): Krylov-Schur on p(H), a polynomial that is large on an interval [a, b]
-    around the target and small on the rest of [E_min, E_max]; all pairs in [a, b] are computed and the ``nev``
-    nearest the target kept. Only matrix-vector products: memory ~ (ncv + a few) vectors, no factorization.
+    (``ST`` type ``filter``): Krylov-Schur on p(H), a polynomial that is large on an interval [a, b] around the
+    target and small on the rest of [E_min, E_max]; all pairs in [a, b] are computed and the ``nev`` nearest the
+    target kept. Only matrix-vector products: memory ~ (ncv + a few) vectors, no factorization.
 
-    The interval holds about ``width_factor`` × ``nev`` states by the Gaussian density of states of
-    :func:`density_of_states`; if fewer than ``nev`` pairs are found it is widened (×1.5, three times at most).
-    ``degree`` of the polynomial: ``None`` chooses ``degree_constant`` / (relative interval width), between 100
-    and ``max_degree``. Options database entries (``petsc_options``) go under :data:`FILTER_OPTIONS_PREFIX`.
+    ``polynomial``: ``filtlan`` (FILTLAN's least-squares polynomial) or ``chebyshev`` (the Chebyshev expansion of
+    the interval's indicator with ``damping``: jackson, fejer, lanczos or none). The interval holds about
+    ``width_factor`` × ``nev`` states by the Gaussian density of states of :func:`density_of_states`; if fewer than
+    ``nev`` pairs are found it is widened (×1.5, three times at most). ``degree``: ``None`` chooses
+    ``degree_constant`` / (relative interval width), between 100 and ``max_degree``. ``ncv_factor``: the Krylov
+    space holds that many times the interval's expected count (``None``: SLEPc's default). Every default is the
+    schema's (``filter.*``). Options database entries (``petsc_options``) go under :data:`FILTER_OPTIONS_PREFIX`.
+
+    :attr:`log` records per solved interval: a, b, degree, Krylov-Schur iterations, pairs found and the filtered
+    vectors K (applications of p(H), each ``degree`` products with H; PETSc's event log, switched on here).
     """
 
     def __init__(self, hamiltonian: DistributedHamiltonian, bounds: tuple[float, float], tol: float = 1e-10,
-                 residual_tol: float = 1e-8, degree: int | None = None, width_factor: float | None = None,
-                 degree_constant: float = 2.5, max_degree: int = 20000, petsc_options: dict | None = None,
-                 max_it: int = 1000):
+                 residual_tol: float = 1e-8, petsc_options: dict | None = None, max_it: int = 1000, **settings):
+        from mblnn.solve.settings import FILTER_KEYS
+
         PETSc, _ = _petsc()
+        unknown = set(settings) - set(FILTER_KEYS)
+        if unknown:
+            raise TypeError(f"FilterSolver got unknown settings {sorted(unknown)}")
         self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
         self.e_min, self.e_max = bounds
-        self.degree = degree
-        self.width_factor = default("filter.width_factor") if width_factor is None else width_factor
-        self.degree_constant, self.max_degree = degree_constant, max_degree
+        for key in FILTER_KEYS:
+            setattr(self, key, settings[key] if settings.get(key) is not None else default(f"filter.{key}"))
         self.mean, self.std = density_of_states(hamiltonian)
         self._options = PETSc.Options()
         self._keys = [f"{FILTER_OPTIONS_PREFIX}{key}" for key in (petsc_options or {})]
         for key, value in (petsc_options or {}).items():
             self._options[f"{FILTER_OPTIONS_PREFIX}{key}"] = str(value)
         self._vector = hamiltonian.matrix.createVecRight()
-        #: per window: (interval a, b, degree, iterations, pairs in the interval)
-        self.log: list[tuple[float, float, int, int, int]] = []
+        if not PETSc.Log.isActive():  # the filtered-vector count K comes from the event log
+            PETSc.Log.begin()
+        self._applications = PETSc.Log.Event("STApply")
+        #: per window: (interval a, b, degree, iterations, pairs in the interval, filtered vectors K)
+        self.log: list[tuple[float, float, int, int, int, int]] = []
 
     def states_per_energy(self, energy: float) -> float:
         """Estimated density of states at ``energy`` (states per unit of J)."""
@@ -420,6 +431,7 @@ class FilterSolver:
         _, SLEPc = _petsc()
         expected = max(nev, int(np.ceil(self.states_per_energy(0.5 * (a + b)) * (b - a))))
         degree = self.degree_for(a, b)
+        estimate = int(1.2 * expected) + 20  # in interval mode, nev is an estimate of the pairs inside
         eps = SLEPc.EPS().create(self.H.comm)
         eps.setOptionsPrefix(FILTER_OPTIONS_PREFIX)
         eps.setOperators(self.H.matrix)
@@ -428,19 +440,27 @@ class FilterSolver:
         eps.setInterval(a, b)
         st = eps.getST()
         st.setType(SLEPc.ST.Type.FILTER)
+        st.setFilterType(getattr(SLEPc.ST.FilterType, self.polynomial.upper()))
+        if self.polynomial == "chebyshev":
+            st.setFilterDamping(getattr(SLEPc.ST.FilterDamping, self.damping.upper()))
         st.setFilterRange(self.e_min, self.e_max)
         st.setFilterDegree(degree)
-        eps.setDimensions(int(1.2 * expected) + 20)  # in interval mode: an estimate of the pairs inside
+        if self.ncv_factor:
+            eps.setDimensions(estimate, max(estimate, int(np.ceil(self.ncv_factor * expected))))
+        else:
+            eps.setDimensions(estimate)
         eps.setTolerances(self.tol, self.max_it)
         eps.setFromOptions()
+        applied = self._applications.getPerfInfo()["count"]
         eps.solve()
+        applied = self._applications.getPerfInfo()["count"] - applied
         unused = [key[len(FILTER_OPTIONS_PREFIX):] for key in self._keys if not self._options.used(key)]
         if unused:
             eps.destroy()
             raise InputError(f"filter.petsc_options {unused} were not used by the filter solver (keys relative to it, "
-                             "e.g. st_filter_type=chebyshev, eps_ncv=300)")
+                             "e.g. eps_ncv=300, st_filter_damping=fejer)")
         found = eps.getConverged()
-        self.log.append((a, b, st.getFilterDegree(), eps.getIterationNumber(), found))
+        self.log.append((a, b, st.getFilterDegree(), eps.getIterationNumber(), found, applied))
         return eps, found
 
     def destroy(self) -> None:
@@ -530,9 +550,10 @@ def elpa_eigenpairs(basis: SectorBasis, fields: np.ndarray, couplings: Couplings
     rank, size, dim = comm.Get_rank(), comm.Get_size(), basis.dim
     columns = elpa.owned_columns(dim, rank, size)
     local = np.empty((dim, columns.size), order="F")
-    for k, start in enumerate(range(rank * elpa.BLOCK, dim, size * elpa.BLOCK)):
-        stop = min(start + elpa.BLOCK, dim)
-        local[:, k * elpa.BLOCK: k * elpa.BLOCK + stop - start] = hamiltonian_rows(basis, fields, couplings, start, stop).T.toarray()
+    offset = 0
+    for start, stop in elpa.owned_blocks(dim, rank, size):
+        local[:, offset: offset + stop - start] = hamiltonian_rows(basis, fields, couplings, start, stop).T.toarray()
+        offset += stop - start
     energies, vectors = elpa.eigh(local, dim, comm, stage)
     return comm, energies, vectors, columns
 

@@ -58,13 +58,24 @@ class ShiftInvertSettings:
         return replace(self, petsc_options={**_as_text(tuned_options(self.tuning, N)[1]), **self.petsc_options})
 
 
+#: The ``filter`` config keys that :class:`FilterSettings` and :class:`mblnn.solve.mpi.FilterSolver` take by name.
+FILTER_KEYS = ("degree", "width_factor", "polynomial", "damping", "degree_constant", "max_degree", "ncv_factor")
+
+
 @dataclass(frozen=True)
 class FilterSettings:
-    """The polynomial filter (FILTLAN): ``degree`` (0: chosen by SLEPc), the interval ``width_factor`` and PETSc
+    """The polynomial filter: ``degree`` (``None``: ``degree_constant`` × spectrum width / interval width, at most
+    ``max_degree``), the interval ``width_factor``, the ``polynomial`` (``filtlan`` or ``chebyshev`` with its
+    ``damping``), the Krylov space (``ncv_factor`` × the interval's expected count; ``None``: SLEPc's) and PETSc
     options."""
 
-    degree: int = default("filter.degree")
+    degree: int | None = default("filter.degree")
     width_factor: float = default("filter.width_factor")
+    polynomial: str = default("filter.polynomial")
+    damping: str = default("filter.damping")
+    degree_constant: float = default("filter.degree_constant")
+    max_degree: int = default("filter.max_degree")
+    ncv_factor: float | None = default("filter.ncv_factor")
     petsc_options: dict = field(default_factory=lambda: _as_text(default("filter.petsc_options")))
 
 
@@ -96,7 +107,7 @@ class SolverSettings:
             shift_invert=ShiftInvertSettings(targets=tuple(si["targets"]), nev=si["nev"], tol=si["tol"],
                                              residual_tol=si["residual_tol"], petsc_options=_as_text(si["petsc_options"]),
                                              tuning=si["tuning"], exact_resolve=si["exact_resolve"]),
-            filter=FilterSettings(degree=polynomial["degree"], width_factor=polynomial["width_factor"],
+            filter=FilterSettings(**{key: polynomial[key] for key in FILTER_KEYS},
                                   petsc_options=_as_text(polynomial["petsc_options"])))
 
     def interior(self, targets, nev: int | None = None) -> "SolverSettings":
