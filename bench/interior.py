@@ -46,7 +46,7 @@ FILTERS = {
     "filtlan c=1.5": {"polynomial": "filtlan", "degree_constant": 1.5},
     "chebyshev": {"polynomial": "chebyshev", "damping": "jackson"},
     "chebyshev c=1.5": {"polynomial": "chebyshev", "damping": "jackson", "degree_constant": 1.5},
-    "chebyshev fejer": {"polynomial": "chebyshev", "damping": "fejer"},
+    "chebyshev none": {"polynomial": "chebyshev", "damping": "none"},
 }
 
 
