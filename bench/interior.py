@@ -93,6 +93,7 @@ def probe(N: int, polynomial: dict) -> None:
     from mblnn.model.basis import SectorBasis
     from mblnn.model.disorder import random_fields
     from mblnn.solve.mpi import DistributedHamiltonian, FilterSolver, spectrum_bounds
+    from mblnn.solve.settings import FilterSettings
 
     comm = PETSc.COMM_WORLD
     H = DistributedHamiltonian(SectorBasis.build(N), comm=comm)
@@ -102,7 +103,7 @@ def probe(N: int, polynomial: dict) -> None:
     start = time.perf_counter()
     bounds = spectrum_bounds(H, 1e-10)
     bounds_seconds = time.perf_counter() - start
-    solver = FilterSolver(H, bounds, **polynomial)
+    solver = FilterSolver(H, bounds, settings=FilterSettings(**polynomial))
     e_min, e_max = bounds
     a, b = solver.interval(e_min + TARGET * (e_max - e_min), NEV)
     x = H.matrix.createVecRight()

@@ -15,6 +15,7 @@ or on full vectors gathered from their distributed rows (each rank a share) — 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
@@ -32,7 +33,7 @@ from mblnn.solve import cost
 from mblnn.memory import available_memory_bytes
 from mblnn.solve.dense import diagonalize_dense, energy_density
 from mblnn.solve.elpa import STAGES as ELPA_STAGES
-from mblnn.solve.settings import FILTER_KEYS, SOLVERS, SolverSettings
+from mblnn.solve.settings import SOLVERS, SolverSettings
 
 #: Progress of long solves (one line per shift-invert target, on rank 0); `mblnn spectrum` prints it.
 logger = logging.getLogger("mblnn.solve")
@@ -211,11 +212,9 @@ def _interior(H, kind: str, settings: SolverSettings, label: str) -> Spectrum:
     e_min, e_max = mpi.spectrum_bounds(H, tol)
     report("%s: spectrum bounds [%.6g, %.6g] in %.1f s", label, e_min, e_max, time.perf_counter() - started)
     if kind == "filter":
-        polynomial = {key: getattr(settings.filter, key) for key in FILTER_KEYS}
-        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol,
-                                  petsc_options=settings.filter.petsc_options, **polynomial)
-        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol, **polynomial,
-                   "petsc_options": dict(settings.filter.petsc_options or {})}
+        solver = mpi.FilterSolver(H, (e_min, e_max), tol=tol, residual_tol=residual_tol, settings=settings.filter)
+        options = {"name": "filter", "nev": nev, "tol": tol, "residual_tol": residual_tol,
+                   **dataclasses.asdict(settings.filter)}
     else:
         solver = mpi.ShiftInvertSolver(H, tol=tol, residual_tol=residual_tol, petsc_options=interior.petsc_options,
                                        exact_resolve=interior.exact_resolve)

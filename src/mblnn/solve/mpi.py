@@ -32,10 +32,10 @@ import numpy as np
 
 from mblnn.model.basis import SectorBasis, sector_dimension
 from mblnn.observables.entanglement import CutEntanglement, available_cpus, entanglement
-from mblnn.schema import default
 from mblnn.errors import InputError
 from mblnn.model.hamiltonian import Couplings, diagonal_energies, hamiltonian_rows
 from mblnn.solve import elpa
+from mblnn.solve.settings import FilterSettings
 
 #: Prefix of the shift-invert solver's entries in the PETSc options database.
 OPTIONS_PREFIX = "mblnn_si_"
@@ -362,34 +362,30 @@ class FilterSolver:
     target and small on the rest of [E_min, E_max]; all pairs in [a, b] are computed and the ``nev`` nearest the
     target kept. Only matrix-vector products: memory ~ (ncv + a few) vectors, no factorization.
 
-    ``polynomial``: ``filtlan`` (FILTLAN's least-squares polynomial) or ``chebyshev`` (the Chebyshev expansion of
-    the interval's indicator with ``damping``: jackson, fejer, lanczos or none). The interval holds about
-    ``width_factor`` × ``nev`` states by the Gaussian density of states of :func:`density_of_states`; if fewer than
-    ``nev`` pairs are found it is widened (×1.5, three times at most). ``degree``: ``None`` chooses
-    ``degree_constant`` / (relative interval width), between 100 and ``max_degree``. ``ncv_factor``: the Krylov
-    space holds that many times the interval's expected count (``None``: SLEPc's default). Every default is the
-    schema's (``filter.*``). Options database entries (``petsc_options``) go under :data:`FILTER_OPTIONS_PREFIX`.
+    ``settings`` (:class:`mblnn.solve.settings.FilterSettings`, the config's ``filter`` section): ``polynomial``
+    ``filtlan`` (FILTLAN's least-squares polynomial) or ``chebyshev`` (the Chebyshev expansion of the interval's
+    indicator with ``damping``: jackson, fejer, lanczos or none). The interval holds about ``width_factor`` × ``nev``
+    states by the Gaussian density of states of :func:`density_of_states`; if fewer than ``nev`` pairs are found it
+    is widened (×1.5, three times at most). ``degree``: ``None`` chooses ``degree_constant`` / (relative interval
+    width), between 100 and ``max_degree``. ``ncv_factor``: the Krylov space holds that many times the interval's
+    expected count (``None``: SLEPc's default). Options database entries (``petsc_options``) go under
+    :data:`FILTER_OPTIONS_PREFIX`.
 
     :attr:`log` records per solved interval: a, b, degree, Krylov-Schur iterations, pairs found and the filtered
     vectors K (applications of p(H), each ``degree`` products with H; PETSc's event log, switched on here).
     """
 
     def __init__(self, hamiltonian: DistributedHamiltonian, bounds: tuple[float, float], tol: float = 1e-10,
-                 residual_tol: float = 1e-8, petsc_options: dict | None = None, max_it: int = 1000, **settings):
-        from mblnn.solve.settings import FILTER_KEYS
-
+                 residual_tol: float = 1e-8, settings: FilterSettings | None = None, max_it: int = 1000):
         PETSc, _ = _petsc()
-        unknown = set(settings) - set(FILTER_KEYS)
-        if unknown:
-            raise TypeError(f"FilterSolver got unknown settings {sorted(unknown)}")
         self.H, self.tol, self.residual_tol, self.max_it = hamiltonian, tol, residual_tol, max_it
         self.e_min, self.e_max = bounds
-        for key in FILTER_KEYS:
-            setattr(self, key, settings[key] if settings.get(key) is not None else default(f"filter.{key}"))
+        self.settings = settings or FilterSettings()
         self.mean, self.std = density_of_states(hamiltonian)
         self._options = PETSc.Options()
-        self._keys = [f"{FILTER_OPTIONS_PREFIX}{key}" for key in (petsc_options or {})]
-        for key, value in (petsc_options or {}).items():
+        petsc_options = self.settings.petsc_options or {}
+        self._keys = [f"{FILTER_OPTIONS_PREFIX}{key}" for key in petsc_options]
+        for key, value in petsc_options.items():
             self._options[f"{FILTER_OPTIONS_PREFIX}{key}"] = str(value)
         self._vector = hamiltonian.matrix.createVecRight()
         if not PETSc.Log.isActive():  # the filtered-vector count K comes from the event log
@@ -405,14 +401,14 @@ class FilterSolver:
     def interval(self, sigma: float, nev: int, widenings: int = 0) -> tuple[float, float]:
         """The first interval [a, b] (units of J) searched for the ``nev`` pairs nearest ``sigma``, widened ×1.5
         ``widenings`` times: about ``width_factor`` × ``nev`` states by the density of states."""
-        half = 0.5 * self.width_factor * nev / self.states_per_energy(sigma) * 1.5**widenings
+        half = 0.5 * self.settings.width_factor * nev / self.states_per_energy(sigma) * 1.5**widenings
         return max(self.e_min, sigma - half), min(self.e_max, sigma + half)
 
     def degree_for(self, a: float, b: float) -> int:
         """The polynomial degree for the interval [a, b]: ``degree``, or ``degree_constant`` / (relative width)
         between 100 and ``max_degree``."""
-        return self.degree or int(np.clip(np.ceil(self.degree_constant * (self.e_max - self.e_min) / (b - a)), 100,
-                                          self.max_degree))
+        return self.settings.degree or int(np.clip(np.ceil(self.settings.degree_constant * (self.e_max - self.e_min) / (b - a)), 100,
+                                          self.settings.max_degree))
 
     def window(self, sigma: float, nev: int) -> Window:
         """The ``nev`` eigenpairs nearest ``sigma`` (units of J)."""
@@ -440,13 +436,13 @@ class FilterSolver:
         eps.setInterval(a, b)
         st = eps.getST()
         st.setType(SLEPc.ST.Type.FILTER)
-        st.setFilterType(getattr(SLEPc.ST.FilterType, self.polynomial.upper()))
-        if self.polynomial == "chebyshev":
-            st.setFilterDamping(getattr(SLEPc.ST.FilterDamping, self.damping.upper()))
+        st.setFilterType(getattr(SLEPc.ST.FilterType, self.settings.polynomial.upper()))
+        if self.settings.polynomial == "chebyshev":
+            st.setFilterDamping(getattr(SLEPc.ST.FilterDamping, self.settings.damping.upper()))
         st.setFilterRange(self.e_min, self.e_max)
         st.setFilterDegree(degree)
-        if self.ncv_factor:
-            eps.setDimensions(estimate, max(estimate, int(np.ceil(self.ncv_factor * expected))))
+        if self.settings.ncv_factor:
+            eps.setDimensions(estimate, max(estimate, int(np.ceil(self.settings.ncv_factor * expected))))
         else:
             eps.setDimensions(estimate)
         eps.setTolerances(self.tol, self.max_it)

@@ -58,10 +58,6 @@ class ShiftInvertSettings:
         return replace(self, petsc_options={**_as_text(tuned_options(self.tuning, N)[1]), **self.petsc_options})
 
 
-#: The ``filter`` config keys that :class:`FilterSettings` and :class:`mblnn.solve.mpi.FilterSolver` take by name.
-FILTER_KEYS = ("degree", "width_factor", "polynomial", "damping", "degree_constant", "max_degree", "ncv_factor")
-
-
 @dataclass(frozen=True)
 class FilterSettings:
     """The polynomial filter: ``degree`` (``None``: ``degree_constant`` × spectrum width / interval width, at most
@@ -107,8 +103,7 @@ class SolverSettings:
             shift_invert=ShiftInvertSettings(targets=tuple(si["targets"]), nev=si["nev"], tol=si["tol"],
                                              residual_tol=si["residual_tol"], petsc_options=_as_text(si["petsc_options"]),
                                              tuning=si["tuning"], exact_resolve=si["exact_resolve"]),
-            filter=FilterSettings(**{key: polynomial[key] for key in FILTER_KEYS},
-                                  petsc_options=_as_text(polynomial["petsc_options"])))
+            filter=FilterSettings(**{**polynomial, "petsc_options": _as_text(polynomial["petsc_options"])}))
 
     def interior(self, targets, nev: int | None = None) -> "SolverSettings":
         """These settings with the interior solvers' ``targets`` (and ``nev``) replaced: ``settings.interior((0.5,),
