@@ -194,7 +194,8 @@ def _train(args: argparse.Namespace) -> int:
                    f"{failed} -> {'chosen' if trial['accepted'] else 'rejected'}")
     for entry in ensemble.config["retrained"]:
         tries = ", ".join(f"{t['member']} (eta {t['eta']:.4f}{', diverged' if t['diverged'] else ''})" for t in entry["failed"])
-        _say(args, f"network {entry['member']} failed as {tries}; kept {entry['kept']}")
+        _say(args, f"network {entry['member']} failed as {tries}; kept its retrained attempt, member index "
+                   f"{entry['kept']} (m + attempt · 2^20: docs/learning.md)")
     if ensemble.config["failed_members"]:
         print(f"mblnn train: warning: networks {ensemble.config['failed_members']} failed every attempt and are kept "
               f"(training.allow_failed_members): the summary and the report flag this ensemble", file=sys.stderr)
