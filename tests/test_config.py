@@ -176,6 +176,21 @@ def test_shift_invert_tuning_applies_from_its_size_and_reaches_only_those_jobs()
     assert json.loads(spectrum_config(config, 20))["shift_invert"]["tuning"] == {}
 
 
+def test_filter_settings_reach_filter_and_auto_jobs_and_change_no_other_command():
+    """A filter campaign's polynomial settings are in its jobs' --config (else the job would silently use the
+    defaults); at their defaults they are not, so the commands of campaigns made before these keys stay as they were."""
+    base = {**GOOD, "sizes": [16], "solver": {"default": "filter"}}
+    plain = json.loads(spectrum_config(validate_config(dict(base)), 16))
+    assert set(plain["filter"]) == {"degree", "width_factor", "petsc_options"}
+    chosen = {"polynomial": "chebyshev", "damping": "fejer", "degree_constant": 1.5, "ncv_factor": 3}
+    set_filter = json.loads(spectrum_config(validate_config({**base, "filter": dict(chosen)}), 16))
+    assert set_filter["filter"] == {"degree": None, "width_factor": 1.5, "petsc_options": {}, **chosen}
+    auto = {**base, "solver": {"default": "auto"}}
+    assert "filter" not in json.loads(spectrum_config(validate_config(dict(auto)), 16))
+    assert json.loads(spectrum_config(validate_config({**auto, "filter": {"polynomial": "chebyshev"}}), 16))["filter"] == {
+        "polynomial": "chebyshev"}
+
+
 def test_check_config_resolves_and_records_the_campaign(tmp_path, capsys):
     """`mblnn check-config`: no file is the default campaign; files merge in order on the schema's defaults (never on
     the default campaign); --config goes on top; --show/--out give the resolved YAML, itself the same campaign."""

@@ -31,6 +31,20 @@ SOLVER_KEYS = {
 SOLVER_KEYS["filter"] = SOLVER_KEYS["shift_invert"][:-1] + ("filter.degree", "filter.width_factor", "filter.petsc_options")
 SOLVER_KEYS["auto"] = tuple(dict.fromkeys(SOLVER_KEYS["dense"] + SOLVER_KEYS["shift_invert"]))
 
+#: the filter's keys that a job sees only where the campaign sets them off their defaults: a filter job (and an auto
+#: job, which may pick the filter when it runs) gets them then, and the commands of every other campaign stay as they
+#: were before these keys existed (no rerun)
+FILTER_KEYS_IF_SET = {
+    "filter": ("filter.polynomial", "filter.damping", "filter.degree_constant", "filter.max_degree", "filter.ncv_factor"),
+    "auto": ("filter.degree", "filter.width_factor", "filter.petsc_options", "filter.polynomial", "filter.damping",
+             "filter.degree_constant", "filter.max_degree", "filter.ncv_factor"),
+}
+
+
+def _set_keys(config: dict, keys) -> list[str]:
+    """Those ``section.key`` keys whose value in ``config`` differs from the schema's default."""
+    return [key for key in keys if config[key.split(".")[0]][key.split(".")[1]] != default(key)]
+
 
 def spectrum_config(config: dict, N: int) -> str:
     """``mblnn spectrum --config`` of size N: the seed, the model (J and sz; any other key only for a model other than
@@ -39,7 +53,8 @@ def spectrum_config(config: dict, N: int) -> str:
     N = 20 entry reruns the N = 20 samples and nothing else."""
     solver = solver_for(config, N)
     model = [f"model.{key}" for key in model_extension(config["model"])]  # none for the paper's model: unchanged commands
-    subset = config_subset(config, ("seed", "model.J", "model.sz", *model, *SOLVER_KEYS[solver]))
+    extra = _set_keys(config, FILTER_KEYS_IF_SET.get(solver, ()))
+    subset = config_subset(config, ("seed", "model.J", "model.sz", *model, *SOLVER_KEYS[solver], *extra))
     key, options = tuned_options(config["shift_invert"]["tuning"], N)
     if solver in ("shift_invert", "auto") and options:
         subset["shift_invert"] |= {"tuning": {str(key): options}, "exact_resolve": config["shift_invert"]["exact_resolve"]}
