@@ -3,12 +3,14 @@ params trigger reruns a job when, and only when, one of its keys changes)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from mblnn.analyse.registry import TABLES, config_subset
 from mblnn.config import default, solver_for, variant_training
 from mblnn.model.chain import model_extension
 from mblnn.solve.mpi import tuned_options
+from mblnn.solve.settings import FilterSettings
 
 
 def job_config(config: dict, *keys: str) -> str:
@@ -34,11 +36,9 @@ SOLVER_KEYS["auto"] = tuple(dict.fromkeys(SOLVER_KEYS["dense"] + SOLVER_KEYS["sh
 #: the filter's keys that a job sees only where the campaign sets them off their defaults: a filter job (and an auto
 #: job, which may pick the filter when it runs) gets them then, and the commands of every other campaign stay as they
 #: were before these keys existed (no rerun)
-FILTER_KEYS_IF_SET = {
-    "filter": ("filter.polynomial", "filter.damping", "filter.degree_constant", "filter.max_degree", "filter.ncv_factor"),
-    "auto": ("filter.degree", "filter.width_factor", "filter.petsc_options", "filter.polynomial", "filter.damping",
-             "filter.degree_constant", "filter.max_degree", "filter.ncv_factor"),
-}
+_FILTER_KEYS = tuple(f"filter.{field.name}" for field in dataclasses.fields(FilterSettings))  # the whole section
+FILTER_KEYS_IF_SET = {"filter": tuple(key for key in _FILTER_KEYS if key not in SOLVER_KEYS["filter"]),
+                      "auto": _FILTER_KEYS}
 
 
 def _set_keys(config: dict, keys) -> list[str]:
