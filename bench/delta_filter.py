@@ -26,7 +26,7 @@ from mblnn.model.basis import SectorBasis  # noqa: E402
 from mblnn.model.disorder import random_fields  # noqa: E402
 from mblnn.solve.mpi import DistributedHamiltonian, FilterSolver, spectrum_bounds  # noqa: E402
 
-NEV, TARGET, HBAR, SEED = 100, 0.5, 3.0, 1
+from interior import HBAR, NEV, SEED, TARGET  # noqa: E402  the chain and pairs of bench/interior.py, beside it
 
 
 class DeltaFilter:
