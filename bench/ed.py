@@ -2,8 +2,9 @@
 
     python bench/ed.py            # N = 12, 14
     python bench/ed.py --full     # N = 12, 14, 16 (16 takes a few minutes and ~5.3 GB)
-    python bench/ed.py --drivers  # also the LAPACK drivers evd / evr / ev and ELPA against dsyevd (the defaults'
-                                  # justification): bare solvers on 1 and 2 ranks, whole `mblnn spectrum` samples
+    python bench/ed.py --drivers --sizes 14,16   # instead: the LAPACK drivers evd / evr / ev and ELPA against
+                                  # dsyevd (the defaults' justification): bare solvers on 1 and 2 ranks, whole
+                                  # `mblnn spectrum` samples (N = 16: about 40 minutes)
 
 For each N it prints the wall time of
   * lapack:   the bare LAPACK routine (scipy.linalg.lapack.dsyev{d,r,}) on the dense sector matrix;
@@ -42,6 +43,8 @@ HERE = Path(__file__).resolve().parent
 #: every process of an MPI run single-threaded in BLAS (the ranks share the cores); a plain process keeps 2 threads
 MPIRUN = ["mpirun", "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS=1"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
 ELPA_DRIVERS = ("elpa_1stage", "elpa_2stage")
+#: dsyev (QR iteration) took 17.9x dsyevd's time at N = 14 (docs/benchmarks.md): at N = 16 that is most of an hour
+EV_MAX_N = 14
 
 
 def launched(ranks: int, command: list[str]) -> subprocess.CompletedProcess:
@@ -76,21 +79,23 @@ def elpa_table(evd_seconds: dict[int, float]) -> None:
         raise SystemExit("--drivers times ELPA and ScaLAPACK under mpirun: run `make setup-mpi` first")
     print("\nELPA and ScaLAPACK against dsyevd, all eigenvectors (one run each, dsyevd the best of 2 above; "
           "speed-up = dsyevd time / time):")
+    def row(N: int, kind: str, driver: str, where: str, seconds: float, baseline: float) -> None:
+        print(f"  N={N:>2} {kind:<6} {driver:<22} {where:<9} {seconds:8.2f} s  speed-up {baseline / seconds:5.2f}",
+              flush=True)
+
     for N, t_evd in evd_seconds.items():
-        rows = [("bare", "dsyevd", "1 process", t_evd)]
+        row(N, "bare", "dsyevd", "1 process", t_evd, t_evd)
         for ranks in (0, 2):
-            rows += [("bare", driver, f"{max(ranks, 1)} rank{'s' if ranks else ''}", bare_solver(N, driver, ranks))
-                     for driver in ELPA_DRIVERS]
-        rows.append(("bare", "scalapack", "2 ranks", bare_solver(N, "scalapack", 2)))
+            for driver in ELPA_DRIVERS:
+                row(N, "bare", driver, f"{max(ranks, 1)} rank{'s' if ranks else ''}", bare_solver(N, driver, ranks), t_evd)
+        row(N, "bare", "scalapack", "2 ranks", bare_solver(N, "scalapack", 2), t_evd)
         t_sample = whole_sample(N, "dense", {"driver": "evd"}, 0)
-        rows.append(("sample", "dense evd", "1 process", t_sample))
-        rows += [("sample", f"dense {driver}", "1 process", whole_sample(N, "dense", {"driver": driver}, 0))
-                 for driver in ELPA_DRIVERS]
-        rows += [("sample", f"dense_mpi {driver}", "2 ranks", whole_sample(N, "dense_mpi", {"mpi_driver": driver}, 2))
-                 for driver in ("scalapack",) + ELPA_DRIVERS]
-        for kind, driver, where, seconds in rows:
-            baseline = t_evd if kind == "bare" else t_sample
-            print(f"  N={N:>2} {kind:<6} {driver:<22} {where:<9} {seconds:8.2f} s  speed-up {baseline / seconds:5.2f}")
+        row(N, "sample", "dense evd", "1 process", t_sample, t_sample)
+        for driver in ELPA_DRIVERS:
+            row(N, "sample", f"dense {driver}", "1 process", whole_sample(N, "dense", {"driver": driver}, 0), t_sample)
+        for driver in ("scalapack",) + ELPA_DRIVERS:
+            row(N, "sample", f"dense_mpi {driver}", "2 ranks",
+                whole_sample(N, "dense_mpi", {"mpi_driver": driver}, 2), t_sample)
     need = dense_mpi_memory_bytes(SectorBasis.build(18).dim, 2)
     print(f"  N=18: dense_mpi on 2 ranks needs about {need / 2**30:.0f} GiB per rank (the model of "
           "mblnn.solve.cost): a cluster job, not run here")
@@ -122,13 +127,17 @@ def best_of(repeats: int, *functions) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="include N = 16")
-    parser.add_argument("--drivers", action="store_true", help="compare LAPACK drivers, ELPA and ScaLAPACK")
+    parser.add_argument("--drivers", action="store_true",
+                        help="instead of the pipeline table: LAPACK drivers, ELPA and ScaLAPACK against dsyevd")
     parser.add_argument("--sizes", type=lambda text: [int(n) for n in text.split(",")],
                         help="chain lengths (default 12,14; with --full 12,14,16)")
     parser.add_argument("--driver", default="evd", help="driver for the pipeline and its baseline")
     args = parser.parse_args()
     sizes = args.sizes or ([12, 14, 16] if args.full else [12, 14])
     repeats = {10: 7, 12: 7, 14: 5, 16: 2}
+    if args.drivers:
+        drivers_report(sizes)
+        return
     print(f"{'N':>3} {'dim':>6} {'lapack s':>9} {'pipeline s':>11} {'ratio':>6} {'entangl. s':>11}")
     for N in sizes:
         spec = SampleSpec(N=N, hbar=3.0, seed=1, realization=0)
@@ -141,17 +150,23 @@ def main() -> None:
         vectors = np.asfortranarray(np.random.default_rng(0).normal(size=(basis.dim, basis.dim)))
         (t_ent,) = best_of(repeats[N], lambda: entanglement(vectors, basis, [N // 2]))
         print(f"{N:>3} {basis.dim:>6} {t_lapack:>9.2f} {t_pipeline:>11.2f} {t_pipeline / t_lapack:>6.3f} {t_ent:>11.2f}")
-    if args.drivers:
-        print("\nLAPACK drivers, all eigenvectors (best of 2), ratio to evd:")
-        evd_seconds = {}
-        for N in sizes:
-            basis = SectorBasis.build(N)
-            dense = hamiltonian(basis, random_fields(1, N, 0, 3.0)).toarray()
-            drivers = ("evd", "evr", "ev")
-            times = dict(zip(drivers, best_of(2 if N < 16 else 1, *[lambda d=d: bare_lapack(dense, d) for d in drivers])))
-            print(f"  N={N:>2}: " + "  ".join(f"{d} {t:.2f} s ({t / times['evd']:.2f})" for d, t in times.items()))
-            evd_seconds[N] = times["evd"]
-        elpa_table(evd_seconds)
+
+
+def drivers_report(sizes: list[int]) -> None:
+    """The LAPACK drivers against dsyevd (bare, the same matrix), then ELPA and ScaLAPACK (:func:`elpa_table`)."""
+    print("LAPACK drivers, all eigenvectors (best of 2 below N = 16, else one run), ratio to evd:")
+    evd_seconds = {}
+    for N in sizes:
+        basis = SectorBasis.build(N)
+        dense = hamiltonian(basis, random_fields(1, N, 0, 3.0)).toarray()
+        drivers = ("evd", "evr", "ev") if N <= EV_MAX_N else ("evd", "evr")
+        times = dict(zip(drivers, best_of(2 if N < 16 else 1, *[lambda d=d: bare_lapack(dense, d) for d in drivers])))
+        skipped = "" if "ev" in times else f"  (ev not run above N = {EV_MAX_N})"
+        print(f"  N={N:>2}: " + "  ".join(f"{d} {t:.2f} s ({t / times['evd']:.2f})" for d, t in times.items()) + skipped,
+              flush=True)
+        evd_seconds[N] = times["evd"]
+        del dense
+    elpa_table(evd_seconds)
 
 
 if __name__ == "__main__":

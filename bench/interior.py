@@ -6,6 +6,7 @@ measured in the same run.
     python bench/interior.py --sizes 22 --only filter --time-limit 3600
     python bench/interior.py --probe 16,18,20,22 --calibrate 16,18   # the filter's cost at N = 22, from measurements
     python bench/interior.py --filters --sizes 16,18   # the filter polynomials against FILTLAN's, the same run
+    python bench/interior.py --filters --sizes 16,18 --polynomials "filtlan,filtlan c=1.5"   # some of them
 
 Each solve: random-field Heisenberg chain, S^z = 0, h̄ = 3, seed 1, the spectrum bounds, then the 100 eigenpairs
 nearest ε = 0.5 (tolerance 1e-10), through mblnn.solve.eigsolve (the solvers' one face). Printed per N and solver:
@@ -13,8 +14,8 @@ wall time inside the MPI job (assembly to the last eigenpair, launch and imports
 largest residual, the filter's degree and iterations; per N the ratio filter / shift-invert of time and memory
 and the largest eigenvalue difference between the two.
 
---filters solves the same pairs by shift-invert and by each polynomial of FILTERS (FILTLAN with today's settings
-first: the baseline) and prints per N and polynomial the time, the filtered vectors K (applications of p(H),
+--filters solves the same pairs by shift-invert and by each polynomial of FILTERS (or those --polynomials names;
+the first, FILTLAN with today's settings by default, is the baseline) and prints per N and polynomial the time, the filtered vectors K (applications of p(H),
 counted by PETSc's event log), the degree, the products with H (K × degree: the cost that does not depend on how
 busy the machine is), the memory per rank, the eigenvalue agreement with shift-invert, and time and products as
 ratios to FILTLAN's.
@@ -178,8 +179,8 @@ def run(N: int, solver: str, ranks: int, time_limit: float, polynomial: dict | N
     return mpi_job(["--worker", str(N), solver, json.dumps(polynomial or {})], ranks, time_limit)
 
 
-def filters_report(sizes: list[int], ranks: int, time_limit: float) -> None:
-    """Shift-invert, then every polynomial of FILTERS, per N; ratios to the first (FILTLAN, today's settings)."""
+def filters_report(sizes: list[int], ranks: int, time_limit: float, names: list[str]) -> None:
+    """Shift-invert, then the polynomials ``names`` of FILTERS, per N; ratios to the first of them."""
     import numpy as np
 
     print(f"{'N':>3} {'solver':16} {'time s':>8} {'K':>6} {'degree':>6} {'products':>10} {'GiB/rank':>8} "
@@ -192,8 +193,8 @@ def filters_report(sizes: list[int], ranks: int, time_limit: float) -> None:
         print(f"{N:>3} {'shift_invert':16} {reference['seconds']:>8.1f} {'':>6} {'':>6} {'':>10} "
               f"{max(reference['peak_gib_per_rank']):>8.2f}", flush=True)
         base = None
-        for name, polynomial in FILTERS.items():
-            r = run(N, "filter", ranks, time_limit, polynomial)
+        for name in names:
+            r = run(N, "filter", ranks, time_limit, FILTERS[name])
             if "seconds" not in r:
                 print(f"{N:>3} {name:16} {r}", flush=True)
                 continue
@@ -214,6 +215,8 @@ def main() -> None:
     parser.add_argument("--calibrate", type=lambda s: [int(x) for x in s.split(",")], default=[16],
                         help="with --probe: full filter solves at these sizes (the first calibrates)")
     parser.add_argument("--filters", action="store_true", help="the polynomials of FILTERS against FILTLAN's")
+    parser.add_argument("--polynomials", type=lambda s: s.split(","), default=list(FILTERS),
+                        help="with --filters: which of FILTERS, comma-separated, the first the baseline (default all)")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--polynomial", choices=list(FILTERS), default="filtlan", help="with --probe: the polynomial")
     parser.add_argument("--probe-worker", nargs=2, help=argparse.SUPPRESS)
@@ -223,7 +226,10 @@ def main() -> None:
         return
     if args.filters:
         print(f"filter polynomials: {NEV} eigenpairs nearest eps = {TARGET}, h = {HBAR}, {args.ranks} ranks")
-        filters_report(args.sizes, args.ranks, args.time_limit)
+        unknown = sorted(set(args.polynomials) - set(FILTERS))
+        if unknown:
+            parser.error(f"--polynomials: unknown {unknown}; known: {list(FILTERS)}")
+        filters_report(args.sizes, args.ranks, args.time_limit, args.polynomials)
         return
     if args.probe_worker:
         probe(int(args.probe_worker[0]), json.loads(args.probe_worker[1]))
