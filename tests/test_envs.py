@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: conda-forge names of PyPI packages
 CONDA_TO_PYPI = {"dask-core": "dask", "matplotlib-base": "matplotlib"}
 #: conda packages with no PyPI counterpart in pyproject.toml (the interpreter, system libraries of the MPI stack)
-SYSTEM = {"python", "petsc", "slepc", "openmpi", "mumps-mpi", "scalapack"}
+SYSTEM = {"python", "petsc", "slepc", "openmpi", "mumps-mpi", "scalapack", "elpa"}
 #: env file -> the extras of pyproject.toml its rules need beside the core dependencies
 FAMILIES = {"ed.yaml": ["mpi"], "learning.yaml": ["learning"], "analysis.yaml": ["analysis"], "workflow.yaml": ["workflow"]}
 

@@ -181,3 +181,35 @@ def test_threads_above_a_node_are_refused():
     with pytest.raises(ConfigError, match="training.threads"):
         validate_config({"sizes": [12], "hbar": [0.25, 3.0, 12.0], "training": {"threads": 64},
                          "resources": {"max_cpus": 16}})
+
+
+def test_diagonalization_time_model_follows_the_solver_its_driver_and_ranks():
+    """The runtime model behind every diagonalization request (mblnn.solve.cost.seconds, docs/benchmarks.md): the
+    one-process drivers by their measured ratio to dsyevd, dense_mpi by its measured driver on 2 ranks and divided by
+    the ranks beyond, the filter by its own measured times (not the dense model's dim³), and the workflow's request
+    reads the campaign's solver, drivers and ranks."""
+    from mblnn.model.basis import sector_dimension
+    from mblnn.schema import default
+    from mblnn.solve import cost
+
+    dim = sector_dimension(18, 0)
+    evd = cost.seconds("dense", dim)
+    for driver, ratio in cost.DENSE_DRIVER_TIME.items():
+        assert cost.seconds("dense", dim, driver=driver) == pytest.approx(ratio * evd)
+    assert cost.DENSE_DRIVER_TIME["evd"] == 1 and max(cost.DENSE_DRIVER_TIME, key=cost.DENSE_DRIVER_TIME.get) == "ev"
+    # dense_mpi's default driver is its fastest
+    assert min(cost.DENSE_MPI_SECONDS, key=cost.DENSE_MPI_SECONDS.get) == default("dense.mpi_driver")
+    for driver in cost.DENSE_MPI_SECONDS:
+        two, sixteen = (cost.seconds("dense_mpi", dim, ranks=r, mpi_driver=driver) for r in (2, 16))
+        assert sixteen == pytest.approx(two / 8)
+    # the filter (100 pairs per target) sits between shift-invert and a full diagonalization at N = 18 and 20
+    for N in (18, 20):
+        d = sector_dimension(N, 0)
+        assert cost.seconds("shift_invert", d, 2) < cost.seconds("filter", d, 2) < cost.seconds("dense", d)
+    assert cost.seconds("filter", dim, 2, targets=3) == pytest.approx(3 * cost.seconds("filter", dim, 2))
+    for mpi_driver in cost.DENSE_MPI_SECONDS:
+        config = validate_config({"sizes": [18], "hbar": [0.25, 3.0, 12.0], "solver": {"default": "dense_mpi", "mpi_ranks": 16},
+                                  "dense": {"mpi_driver": mpi_driver}})
+        assert campaign.diagonalize_runtime(config, 18) == cost.job_runtime_min("dense_mpi", dim, 16, mpi_driver=mpi_driver)
+    config = validate_config({"sizes": [16], "hbar": [0.25, 3.0, 12.0], "dense": {"driver": "evr"}})
+    assert campaign.diagonalize_runtime(config, 16) == cost.job_runtime_min("dense", sector_dimension(16, 0), driver="evr")

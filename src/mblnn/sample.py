@@ -190,7 +190,7 @@ def diagonalize_sample(spec: SampleSpec, settings: SolverSettings = SolverSettin
     (:func:`checked_settings`: every check before any expensive step), draw the fields once, build the sector and H,
     diagonalize, entanglement of every cut, r — returned as a :class:`SampleResult`.
 
-    ``settings.solver``: ``"dense"`` (LAPACK, one process, all eigenpairs), ``"dense_mpi"`` (ScaLAPACK under MPI, all
+    ``settings.solver``: ``"dense"`` (LAPACK, one process, all eigenpairs), ``"dense_mpi"`` (ELPA or ScaLAPACK under MPI, all
     eigenpairs), ``"shift_invert"`` (SLEPc under MPI, ``nev`` pairs nearest each target energy density),
     ``"filter"`` (the same pairs by SLEPc's polynomial filter, no factorization) or ``"auto"``
     (:func:`choose_solver`); all through :func:`mblnn.solve.eigsolve.eigsolve`. The MPI solvers must be called on

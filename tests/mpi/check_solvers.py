@@ -1,5 +1,6 @@
 """Run under mpirun (as `python -m mpi4py tests/mpi/check_solvers.py 10,12`, so that an exception on
-one rank aborts all): SLEPc shift-invert and ScaLAPACK against dense LAPACK on rank 0.
+one rank aborts all): SLEPc shift-invert, ScaLAPACK and ELPA (dense_mpi's two drivers) against dense LAPACK on
+rank 0.
 
 Prints one JSON line per check on rank 0 and exits non-zero if any check fails.
 """
@@ -16,7 +17,7 @@ from mblnn.model.hamiltonian import hamiltonian
 from mblnn.sample import SampleSpec, diagonalize_sample
 from mblnn.solve import mpi
 from mblnn.solve.dense import diagonalize_dense
-from mblnn.solve.settings import SolverSettings
+from mblnn.solve.settings import DenseSettings, SolverSettings
 
 comm = PETSc.COMM_WORLD
 root = comm.getRank() == 0
@@ -64,13 +65,14 @@ for N in map(int, sys.argv[1].split(",")):
     solver.destroy()
     H.destroy()
 
-    # the whole sample: shift-invert and ScaLAPACK against dense, downstream quantities included
+    # the whole sample: shift-invert, ScaLAPACK and ELPA against dense, downstream quantities included
     spec = SampleSpec(N=N, hbar=2.5, seed=3, realization=0, cuts=(N // 2 - 1, N // 2))
     reference = diagonalize_sample(spec) if root else None
-    for solver_name in ("shift_invert", "dense_mpi"):
+    for solver_name, mpi_driver in (("shift_invert", None), ("dense_mpi", "scalapack"), ("dense_mpi", "elpa_1stage")):
         if solver_name == "dense_mpi" and N > 12:
             continue
-        result = diagonalize_sample(spec, SolverSettings(solver=solver_name).interior(TARGETS, nev=20))
+        dense = DenseSettings(mpi_driver=mpi_driver) if mpi_driver else DenseSettings()
+        result = diagonalize_sample(spec, SolverSettings(solver=solver_name, dense=dense).interior(TARGETS, nev=20))
         if not root:
             continue
         index = np.searchsorted(reference.energies, result.energies)
@@ -92,7 +94,8 @@ for N in map(int, sys.argv[1].split(",")):
             ok = ok and result.energies.size == 60 and list(result.targets) == list(TARGETS)
         else:
             ok = ok and result.energies.size == basis.dim
-        report(check=solver_name, N=N, states=int(result.energies.size), ranks=comm.getSize(), **errors, ok=ok)
+        report(check=solver_name, driver=mpi_driver, N=N, states=int(result.energies.size), ranks=comm.getSize(),
+               **errors, ok=ok)
 
 if root:
     print(json.dumps({"failures": len(failures)}))

@@ -20,7 +20,8 @@ def diagonalize_mem_mb(config: dict, N: int) -> int:
 def diagonalize_runtime(config: dict, N: int) -> int:
     """Wall-time request (minutes) of one diagonalization job of chain length N."""
     return cost.job_runtime_min(solver_for(config, N), sector_dimension(N, config["model"]["sz"]),
-                                config["solver"]["mpi_ranks"], len(config["shift_invert"]["targets"]))
+                                config["solver"]["mpi_ranks"], len(config["shift_invert"]["targets"]),
+                                config["dense"]["driver"], config["dense"]["mpi_driver"])
 
 
 # Per-job requests of the learning and analysis rules, from the learning cost model (mblnn.learn.cost), as the

@@ -3,14 +3,20 @@ ranks. The solvers' own checks (:func:`mblnn.solve.dense.check_dense_fits`, the 
 workflow's per-job resources (``mem_mb``, ``runtime``: :func:`job_mem_mb`, :func:`job_runtime_min`) read it, and
 the config check refuses sizes whose jobs exceed ``resources.max_mem_mb``.
 
-Anchors measured on 2 cores (docs/benchmarks.md): dense eigh + entanglement, N = 16 (dim 12,870): 167 s;
-shift-invert, 2 ranks, one target of 100 pairs incl. bounds, N = 18 (dim 48,620): 34 s, 0.64 GiB/rank and
-N = 20 (dim 184,756): 407 s, 5.1 GiB/rank, so time ~ dim^1.86 and memory ~ dim^1.56.
+Anchors measured on 2 cores (docs/benchmarks.md): a whole dense sample (eigh + entanglement + r), N = 16 (dim 12,870):
+218 s with dsyevd (2026-12-06; 167 s in November), the other one-process drivers by their measured ratio to it
+(:data:`DENSE_DRIVER_TIME`), dense_mpi on 2 ranks by its measured whole-sample time per driver
+(:data:`DENSE_MPI_SECONDS`); shift-invert, 2 ranks, one target of 100 pairs incl. bounds, N = 18 (dim 48,620): 34 s,
+0.64 GiB/rank and N = 20 (dim 184,756): 407 s, 5.1 GiB/rank, so time ~ dim^1.86 and memory ~ dim^1.56; the
+polynomial filter (FILTLAN, degree constant 1.5), 2 ranks, one target of 100 pairs: N = 16 25.8 s, N = 18 337.9 s,
+so time ~ dim^1.94.
 """
 
 from __future__ import annotations
 
 import math
+
+from mblnn.schema import default
 
 #: n×n double-precision buffers each LAPACK driver holds at its peak: the input matrix (overwritten),
 #: the eigenvector matrix, and the workspace (dsyevd: 1 + 6n + 2n² doubles); ELPA (one process): the matrix, the
@@ -21,9 +27,18 @@ MATRICES_AT_PEAK = {"evd": 4.0, "evr": 2.0, "ev": 2.0, "elpa_1stage": 4.0, "elpa
 SAFETY = 2.0
 MIN_MEM_MB, MIN_RUNTIME_MIN = 1000, 10
 
-_DENSE_DIM, _DENSE_SECONDS = 12870, 167.0
+_DENSE_DIM, _DENSE_SECONDS = 12870, 218.0
+#: wall time of each one-process driver over dsyevd's (bench/ed.py --drivers, 2026-12-06: evr bare and elpa_1stage
+#: as whole samples at N = 16; dsyev bare and elpa_2stage as samples at N = 14, not timed at 16)
+DENSE_DRIVER_TIME = {"evd": 1.0, "evr": 0.97, "ev": 12.14, "elpa_1stage": 1.88, "elpa_2stage": 4.16}
+#: seconds of one whole dense_mpi sample (solve, entanglement of the half cut, gap ratios) at dim _DENSE_DIM on 2
+#: ranks, by ``dense.mpi_driver`` (bench/ed.py --drivers, 2026-12-06): elpa_1stage measured at N = 16 (236.5 s), the
+#: others by their measured ratio to it at N = 14 (27.72 and 14.81 against 6.04 s); divided by ranks / 2 beyond 2
+#: ranks (ideal scaling, not measured here beyond 2 ranks; a timed-out job's retry asks for twice the time)
+DENSE_MPI_SECONDS = {"elpa_1stage": 236.5, "scalapack": 236.5 * 27.72 / 6.04, "elpa_2stage": 236.5 * 14.81 / 6.04}
 _SI_DIM, _SI_SECONDS, _SI_GIB_PER_RANK = 48620, 34.0, 0.64
 _SI_TIME_EXPONENT, _SI_MEMORY_EXPONENT = 1.86, 1.56
+_FILTER_SECONDS, _FILTER_TIME_EXPONENT = 337.9, 1.94
 
 
 def dense_memory_bytes(dim: int, driver: str = "evd") -> int:
@@ -60,11 +75,17 @@ def memory_bytes(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev
     return dense_memory_bytes(dim, driver)
 
 
-def seconds(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> float:
-    """Wall time of one sample's solve (shift-invert: ``targets`` windows)."""
+def seconds(solver: str, dim: int, ranks: int = 1, targets: int = 1, driver: str = default("dense.driver"),
+            mpi_driver: str = default("dense.mpi_driver")) -> float:
+    """Wall time of one sample's solve (shift-invert and filter: ``targets`` windows; ``dense``: by ``driver``,
+    ``dense_mpi``: by ``mpi_driver``)."""
     if solver == "shift_invert":
         return _SI_SECONDS * (dim / _SI_DIM) ** _SI_TIME_EXPONENT * targets * 2 / ranks
-    return _DENSE_SECONDS * (dim / _DENSE_DIM) ** 3
+    if solver == "filter":
+        return _FILTER_SECONDS * (dim / _SI_DIM) ** _FILTER_TIME_EXPONENT * targets * 2 / ranks
+    if solver == "dense_mpi":
+        return DENSE_MPI_SECONDS[mpi_driver] * (dim / _DENSE_DIM) ** 3 * 2 / ranks
+    return _DENSE_SECONDS * (dim / _DENSE_DIM) ** 3 * DENSE_DRIVER_TIME[driver]
 
 
 def mem_request_mb(need_bytes: float) -> int:
@@ -82,6 +103,7 @@ def job_mem_mb(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev: 
     return mem_request_mb(memory_bytes(solver, dim, ranks, driver, nev))
 
 
-def job_runtime_min(solver: str, dim: int, ranks: int = 1, targets: int = 1) -> int:
+def job_runtime_min(solver: str, dim: int, ranks: int = 1, targets: int = 1, driver: str = default("dense.driver"),
+                    mpi_driver: str = default("dense.mpi_driver")) -> int:
     """Wall-time request (minutes) of one diagonalization job (:func:`runtime_request_min` of :func:`seconds`)."""
-    return runtime_request_min(seconds(solver, dim, ranks, targets))
+    return runtime_request_min(seconds(solver, dim, ranks, targets, driver, mpi_driver))

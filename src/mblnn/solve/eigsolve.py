@@ -97,8 +97,8 @@ def eigsolve(basis: SectorBasis, fields: np.ndarray, couplings: Couplings, setti
     """The eigenpairs of H(basis, fields, couplings) (:mod:`mblnn.model.hamiltonian`) by ``settings.solver`` (one of :data:`SOLVERS`, ``auto`` resolved by the
     caller, :func:`mblnn.sample.checked_settings`), as a :class:`Spectrum`.
 
-    ``settings.dense.driver``: the LAPACK driver or ELPA solver (dense), ``settings.dense.mpi_driver``: ScaLAPACK or an
-    ELPA solver (dense_mpi); ``settings.shift_invert``: the interior solvers' targets
+    ``settings.dense.driver``: the LAPACK driver or ELPA solver (dense), ``settings.dense.mpi_driver``: an ELPA solver or
+    ScaLAPACK (dense_mpi); ``settings.shift_invert``: the interior solvers' targets
     (validated by the caller, :func:`mblnn.solve.mpi.check_shift_invert_request`), pairs per target, tolerances,
     shift-invert's PETSc options (as given: the caller merges the per-N tuning) and exact re-solve;
     ``settings.filter``: the filter's degree, width factor and PETSc options; ``settings.max_memory`` the budget in

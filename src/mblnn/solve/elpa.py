@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import glob
 import os
 
 import numpy as np
@@ -46,10 +47,18 @@ class ElpaError(RuntimeError):
     """ELPA refused a setting or failed to solve (the message carries ELPA's own error text)."""
 
 
+def conda_library() -> str | None:
+    """libelpa of the active conda environment (envs/ed.yaml installs conda-forge's ``elpa``), which the system's
+    search (ldconfig) does not see; ``None`` outside conda or without it."""
+    prefix = os.environ.get("CONDA_PREFIX")
+    found = sorted(glob.glob(os.path.join(prefix, "lib", "libelpa.so*"))) if prefix else []
+    return found[0] if found else None
+
+
 @functools.cache
 def library() -> ctypes.CDLL:
     """ELPA's shared library with the prototypes this module calls, initialized once per process."""
-    name = os.environ.get(LIBRARY_VARIABLE) or ctypes.util.find_library("elpa")
+    name = os.environ.get(LIBRARY_VARIABLE) or ctypes.util.find_library("elpa") or conda_library()
     if not name:
         raise InputError(f"the ELPA drivers (elpa_1stage, elpa_2stage) need libelpa: on Debian `apt-get install "
                          f"libelpa-dev`, on a cluster the site's ELPA module with {LIBRARY_VARIABLE}=/path/to/libelpa.so")
