@@ -207,6 +207,11 @@ def test_diagonalization_time_model_follows_the_solver_its_driver_and_ranks():
         d = sector_dimension(N, 0)
         assert cost.seconds("shift_invert", d, 2) < cost.seconds("filter", d, 2) < cost.seconds("dense", d)
     assert cost.seconds("filter", dim, 2, targets=3) == pytest.approx(3 * cost.seconds("filter", dim, 2))
+    # the filter's model passes through its measured (and predicted) points and grows between and beyond them
+    for d, measured in cost.FILTER_SECONDS.items():
+        assert cost.seconds("filter", d, 2) == pytest.approx(measured)
+    grid = [cost.seconds("filter", sector_dimension(N, 0), 2) for N in range(8, 26, 2)]
+    assert all(a < b for a, b in zip(grid, grid[1:]))
     for mpi_driver in cost.DENSE_MPI_SECONDS:
         config = validate_config({"sizes": [18], "hbar": [0.25, 3.0, 12.0], "solver": {"default": "dense_mpi", "mpi_ranks": 16},
                                   "dense": {"mpi_driver": mpi_driver}})

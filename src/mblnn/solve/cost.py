@@ -8,12 +8,13 @@ Anchors measured on 2 cores (docs/benchmarks.md): a whole dense sample (eigh + e
 (:data:`DENSE_DRIVER_TIME`), dense_mpi on 2 ranks by its measured whole-sample time per driver
 (:data:`DENSE_MPI_SECONDS`); shift-invert, 2 ranks, one target of 100 pairs incl. bounds, N = 18 (dim 48,620): 34 s,
 0.64 GiB/rank and N = 20 (dim 184,756): 407 s, 5.1 GiB/rank, so time ~ dim^1.86 and memory ~ dim^1.56; the
-polynomial filter (FILTLAN, degree constant 1.5), 2 ranks, one target of 100 pairs: N = 16 25.8 s, N = 18 337.9 s,
-so time ~ dim^1.94.
+polynomial filter (FILTLAN, degree constant 1.5), 2 ranks, one target of 100 pairs: N = 16 25.8 s, N = 18 337.9 s
+measured, N = 20 and 22 predicted from measured parts (:data:`FILTER_SECONDS`).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from mblnn.schema import default
@@ -38,7 +39,12 @@ DENSE_DRIVER_TIME = {"evd": 1.0, "evr": 0.97, "ev": 12.14, "elpa_1stage": 1.88, 
 DENSE_MPI_SECONDS = {"elpa_1stage": 236.5, "scalapack": 236.5 * 27.72 / 6.04, "elpa_2stage": 236.5 * 14.81 / 6.04}
 _SI_DIM, _SI_SECONDS, _SI_GIB_PER_RANK = 48620, 34.0, 0.64
 _SI_TIME_EXPONENT, _SI_MEMORY_EXPONENT = 1.86, 1.56
-_FILTER_SECONDS, _FILTER_TIME_EXPONENT = 337.9, 1.94
+#: the polynomial filter (FILTLAN, degree constant 1.5), one target of 100 pairs on 2 ranks, seconds by sector
+#: dimension: N = 16 and 18 measured (bench/interior.py --filters, 2026-12-06), N = 20 and 22 predicted from measured
+#: parts (--probe, the same day: 8,173 s and 114,095 s) × 1.25, the probe's underestimate at N = 18 (301.5 s measured
+#: against 241 s predicted). A matrix-vector product grows ×8 from N = 18 to 20 (it leaves the cache), so no single
+#: power of the dimension fits: the model interpolates these points (:func:`log_log`).
+FILTER_SECONDS = {12870: 25.8, 48620: 337.9, 184756: 8173 * 1.25, 705432: 114095 * 1.25}
 
 
 def dense_memory_bytes(dim: int, driver: str = "evd") -> int:
@@ -75,6 +81,14 @@ def memory_bytes(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev
     return dense_memory_bytes(dim, driver)
 
 
+def log_log(points: dict[int, float], x: float) -> float:
+    """``points`` (x → y, positive) interpolated linearly in log x, log y; extrapolated by the nearest segment."""
+    xs = sorted(points)
+    i = min(max(bisect.bisect_left(xs, x), 1), len(xs) - 1)
+    x0, x1 = xs[i - 1], xs[i]
+    return points[x0] * (x / x0) ** (math.log(points[x1] / points[x0]) / math.log(x1 / x0))
+
+
 def seconds(solver: str, dim: int, ranks: int = 1, targets: int = 1, driver: str = default("dense.driver"),
             mpi_driver: str = default("dense.mpi_driver")) -> float:
     """Wall time of one sample's solve (shift-invert and filter: ``targets`` windows; ``dense``: by ``driver``,
@@ -82,7 +96,7 @@ def seconds(solver: str, dim: int, ranks: int = 1, targets: int = 1, driver: str
     if solver == "shift_invert":
         return _SI_SECONDS * (dim / _SI_DIM) ** _SI_TIME_EXPONENT * targets * 2 / ranks
     if solver == "filter":
-        return _FILTER_SECONDS * (dim / _SI_DIM) ** _FILTER_TIME_EXPONENT * targets * 2 / ranks
+        return log_log(FILTER_SECONDS, dim) * targets * 2 / ranks
     if solver == "dense_mpi":
         return DENSE_MPI_SECONDS[mpi_driver] * (dim / _DENSE_DIM) ** 3 * 2 / ranks
     return _DENSE_SECONDS * (dim / _DENSE_DIM) ** 3 * DENSE_DRIVER_TIME[driver]
