@@ -16,8 +16,8 @@ MPI_SOLVERS = tuple(solver for solver in SOLVERS if solver != "dense")
 #: the Python packages of the MPI stack
 MPI_PACKAGES = ("petsc4py", "slepc4py", "mpi4py")
 #: how the MPI stack is installed, and what it costs (README: 15.6-20 minutes on 2 cores, measured on three machines)
-MPI_SETUP = ("`make setup-mpi` (Debian's Open MPI, MUMPS and ScaLAPACK, then PETSc/SLEPc with petsc4py, slepc4py and "
-             "mpi4py built from source: about 16-20 minutes on 2 cores, once)")
+MPI_SETUP = ("`make setup-mpi` (Debian's Open MPI, MUMPS, ScaLAPACK and ELPA, then PETSc/SLEPc with petsc4py, "
+             "slepc4py and mpi4py built from source: about 16-20 minutes on 2 cores, once)")
 
 
 def missing_mpi_packages() -> list[str]:
