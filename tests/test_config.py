@@ -182,7 +182,7 @@ def test_filter_settings_reach_filter_and_auto_jobs_and_change_no_other_command(
     base = {**GOOD, "sizes": [16], "solver": {"default": "filter"}}
     plain = json.loads(spectrum_config(validate_config(dict(base)), 16))
     assert set(plain["filter"]) == {"degree", "width_factor", "petsc_options"}
-    chosen = {"polynomial": "chebyshev", "damping": "fejer", "degree_constant": 1.5, "ncv_factor": 3}
+    chosen = {"polynomial": "chebyshev", "damping": "fejer", "degree_constant": 2.5, "ncv_factor": 3}
     set_filter = json.loads(spectrum_config(validate_config({**base, "filter": dict(chosen)}), 16))
     assert set_filter["filter"] == {"degree": None, "width_factor": 1.5, "petsc_options": {}, **chosen}
     auto = {**base, "solver": {"default": "auto"}}
