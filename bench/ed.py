@@ -84,19 +84,18 @@ def elpa_table(evd_seconds: dict[int, float]) -> None:
           "speed-up = dsyevd time / time):")
     slow: dict[tuple[str, str, str], tuple[int, float]] = {}  # rows below SKIP_BELOW: (N, speed-up)
 
-    def row(N: int, kind: str, driver: str, where: str, measure, baseline: float) -> float:
+    def row(N: int, kind: str, driver: str, where: str, measure, baseline: float) -> None:
         """Time ``measure`` (seconds) unless it was below SKIP_BELOW at a smaller N; print the row."""
         key = (kind, driver, where)
         if key in slow:
             print(f"  N={N:>2} {kind:<6} {driver:<22} {where:<9} not run: speed-up {slow[key][1]:.2f} at "
                   f"N = {slow[key][0]}", flush=True)
-            return float("nan")
+            return
         seconds = measure()
         if baseline / seconds < SKIP_BELOW:
             slow[key] = (N, baseline / seconds)
         print(f"  N={N:>2} {kind:<6} {driver:<22} {where:<9} {seconds:8.2f} s  speed-up {baseline / seconds:5.2f}",
               flush=True)
-        return seconds
 
     for N, t_evd in evd_seconds.items():
         row(N, "bare", "dsyevd", "1 process", lambda: t_evd, t_evd)

@@ -15,8 +15,8 @@ largest residual, the filter's degree and iterations; per N the ratio filter / s
 and the largest eigenvalue difference between the two.
 
 --filters solves the same pairs by shift-invert and by each polynomial of FILTERS (or those --polynomials names;
-the first, the default FILTLAN, is the baseline) and prints per N and polynomial the time, the filtered vectors K (applications of p(H),
-counted by PETSc's event log), the degree, the products with H (K × degree: the cost that does not depend on how
+the first, the default FILTLAN, is the baseline) and prints per N and polynomial the time, the filtered vectors K
+(applications of p(H), counted by PETSc's event log), the degree, the products with H (K × degree: the cost that does not depend on how
 busy the machine is), the memory per rank, the eigenvalue agreement with shift-invert, and time and products as
 ratios to FILTLAN's.
 
