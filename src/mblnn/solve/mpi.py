@@ -423,10 +423,12 @@ class FilterSolver:
         raise SolverError(f"the filter solver found fewer than nev={nev} eigenpairs near σ={sigma:.6g} after widening "
                           "its interval three times")
 
-    def _solve(self, a: float, b: float, nev: int):
+    def configured_eps(self, a: float, b: float, nev: int):
+        """The Krylov-Schur EPS on p(H) for the interval [a, b] (units of J), configured as :meth:`window` solves
+        it but not solved (the caller destroys it); ``eps.setUp()`` then builds p(H), ``eps.getST().apply`` applies
+        it (one filtered vector)."""
         _, SLEPc = _petsc()
         expected = max(nev, int(np.ceil(self.states_per_energy(0.5 * (a + b)) * (b - a))))
-        degree = self.degree_for(a, b)
         estimate = int(1.2 * expected) + 20  # in interval mode, nev is an estimate of the pairs inside
         eps = SLEPc.EPS().create(self.H.comm)
         eps.setOptionsPrefix(FILTER_OPTIONS_PREFIX)
@@ -440,13 +442,18 @@ class FilterSolver:
         if self.settings.polynomial == "chebyshev":
             st.setFilterDamping(getattr(SLEPc.ST.FilterDamping, self.settings.damping.upper()))
         st.setFilterRange(self.e_min, self.e_max)
-        st.setFilterDegree(degree)
+        st.setFilterDegree(self.degree_for(a, b))
         if self.settings.ncv_factor:
             eps.setDimensions(estimate, max(estimate, int(np.ceil(self.settings.ncv_factor * expected))))
         else:
             eps.setDimensions(estimate)
         eps.setTolerances(self.tol, self.max_it)
         eps.setFromOptions()
+        return eps
+
+    def _solve(self, a: float, b: float, nev: int):
+        eps = self.configured_eps(a, b, nev)
+        st = eps.getST()
         applied = self._applications.getPerfInfo()["count"]
         eps.solve()
         applied = self._applications.getPerfInfo()["count"] - applied
