@@ -22,12 +22,14 @@ ratios to FILTLAN's.
 
 --probe measures, per N and without solving, what the filter's cost is made of: the spectrum bounds (the
 solver's first step, timed), the polynomial degree the solver would choose for the first interval, the time of
-one matrix-vector product with the assembled H, and the memory per rank of H. A filter solve costs
-K × degree matrix-vector products (K: the vectors filtered over the iterations, counted; assumed the same for
-equal nev), each taking a bare product's time × an overhead (the polynomial's vector updates), plus a Krylov basis
-of V vectors; K, the overhead and V are measured by full filter solves at the --calibrate sizes in the same run (the
-first calibrates, further ones test the prediction), and the prediction is printed for every probed N
-(--polynomial: which of FILTERS).
+one matrix-vector product with the assembled H, the time of one filtered vector (p(H) applied by the solver's own
+ST, the polynomial's vector updates included) and the memory per rank of H. A filter solve costs K filtered
+vectors (K: counted; assumed the same for equal nev) plus a Krylov basis of V vectors. Two predictions are printed
+for every probed N: K × degree × a bare product × an overhead (the polynomial's vector updates, calibrated), and
+K × the timed p(H) + the rest of a solve (orthogonalization, Rayleigh-Ritz, residuals: calibrated, scaled with the
+dimension). K, the overhead, the rest and V are measured by full filter solves at the --calibrate sizes in the
+same run (the first calibrates, further ones test the predictions;
+--polynomial: which of FILTERS).
 """
 
 from __future__ import annotations

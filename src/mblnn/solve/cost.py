@@ -47,7 +47,7 @@ _SI_TIME_EXPONENT, _SI_MEMORY_EXPONENT = 1.86, 1.56
 FILTER_SECONDS = {12870: 25.8, 48620: 337.9, 184756: 8173 * 1.25, 705432: 114095 * 1.25}
 
 
-def dense_memory_bytes(dim: int, driver: str = "evd") -> int:
+def dense_memory_bytes(dim: int, driver: str = default("dense.driver")) -> int:
     """Peak memory of the one-process LAPACK diagonalization of a sector of dimension ``dim``."""
     return int(MATRICES_AT_PEAK[driver] * 8 * dim * dim)
 
@@ -62,7 +62,7 @@ def shift_invert_memory_bytes(dim: int, ranks: int) -> int:
     return int(_SI_GIB_PER_RANK * (dim / _SI_DIM) ** _SI_MEMORY_EXPONENT * 2 / ranks * 2**30)
 
 
-def filter_memory_bytes(dim: int, ranks: int, nev: int = 100, bandwidth: int = 12) -> int:
+def filter_memory_bytes(dim: int, ranks: int, nev: int = default("shift_invert.nev"), bandwidth: int = 12) -> int:
     """Peak memory per rank of the polynomial filter: the Krylov basis (ncv ≈ 3.6 nev + 40 vectors, SLEPc's default
     of twice the 1.2 × 1.5 nev pairs expected in the interval), a few work vectors and the sparse matrix (about
     ``bandwidth`` nonzeros per row, 12 bytes each)."""
@@ -70,7 +70,8 @@ def filter_memory_bytes(dim: int, ranks: int, nev: int = 100, bandwidth: int = 1
     return int((vectors * 8 + bandwidth * 12) * dim / ranks)
 
 
-def memory_bytes(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev: int = 100) -> int:
+def memory_bytes(solver: str, dim: int, ranks: int = 1, driver: str = default("dense.driver"),
+                 nev: int = default("shift_invert.nev")) -> int:
     """Memory of one sample's solve, all ranks together (``auto``: as dense, which it picks when that fits)."""
     if solver == "filter":
         return ranks * filter_memory_bytes(dim, ranks, nev)
@@ -112,7 +113,8 @@ def runtime_request_min(need_seconds: float) -> int:
     return max(MIN_RUNTIME_MIN, math.ceil(SAFETY * need_seconds / 60))
 
 
-def job_mem_mb(solver: str, dim: int, ranks: int = 1, driver: str = "evd", nev: int = 100) -> int:
+def job_mem_mb(solver: str, dim: int, ranks: int = 1, driver: str = default("dense.driver"),
+               nev: int = default("shift_invert.nev")) -> int:
     """Memory request (MB) of one diagonalization job (:func:`mem_request_mb` of :func:`memory_bytes`)."""
     return mem_request_mb(memory_bytes(solver, dim, ranks, driver, nev))
 
