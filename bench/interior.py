@@ -271,7 +271,8 @@ def main() -> None:
             if "seconds" not in r:
                 print(f"N={N} {solver:12s} {r}")
                 continue
-            extra = f", degree {r['degree']}, {r['iterations']} iterations, {r['tries']} interval(s)" if solver == "filter" else ""
+            extra = (f", degree {r['degree']}, {r['iterations']} iterations, K {r['filtered_vectors']} filtered vectors, "
+                     f"{r['tries']} interval(s)") if solver == "filter" else ""
             print(f"N={N} {solver:12s} {r['seconds']:9.1f} s  {max(r['peak_gib_per_rank']):6.2f} GiB/rank  "
                   f"residual {r['max_residual']:.1e}{extra}")
         si, pf = results.get("shift_invert", {}), results.get("filter", {})
