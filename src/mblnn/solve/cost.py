@@ -40,11 +40,12 @@ DENSE_MPI_SECONDS = {"elpa_1stage": 236.5, "scalapack": 236.5 * 27.72 / 6.04, "e
 _SI_DIM, _SI_SECONDS, _SI_GIB_PER_RANK = 48620, 34.0, 0.64
 _SI_TIME_EXPONENT, _SI_MEMORY_EXPONENT = 1.86, 1.56
 #: the polynomial filter (FILTLAN, degree constant 1.5), one target of 100 pairs on 2 ranks, seconds by sector
-#: dimension: N = 16 and 18 measured (bench/interior.py --filters, 2026-12-06), N = 20 and 22 predicted from measured
-#: parts (--probe, the same day: 8,173 s and 114,095 s) × 1.25, the probe's underestimate at N = 18 (301.5 s measured
-#: against 241 s predicted). A matrix-vector product grows ×8 from N = 18 to 20 (it leaves the cache), so no single
-#: power of the dimension fits: the model interpolates these points (:func:`log_log`).
-FILTER_SECONDS = {12870: 25.8, 48620: 337.9, 184756: 8173 * 1.25, 705432: 114095 * 1.25}
+#: dimension: N = 16 and 18 measured (bench/interior.py --filters, 2026-12-06), N = 20 measured end to end
+#: (bench/interior.py --sizes 20, the same day: 5,311.7 s), N = 22 predicted from its timed p(H) (--probe, the same
+#: day: 73,383 s) × 1.10, the probe's underestimate at N = 20 (4,834 s predicted). A matrix-vector product grows
+#: ×4–8 from N = 18 to 20 (it leaves the cache), so no single power of the dimension fits: the model interpolates
+#: these points (:func:`log_log`).
+FILTER_SECONDS = {12870: 25.8, 48620: 337.9, 184756: 5311.7, 705432: 73383 * 1.10}
 
 
 def dense_memory_bytes(dim: int, driver: str = default("dense.driver")) -> int:
