@@ -28,8 +28,7 @@ vectors (K: counted; assumed the same for equal nev) plus a Krylov basis of V ve
 for every probed N: K × degree × a bare product × an overhead (the polynomial's vector updates, calibrated), and
 K × the timed p(H) + the rest of a solve (orthogonalization, Rayleigh-Ritz, residuals: calibrated, scaled with the
 dimension). K, the overhead, the rest and V are measured by full filter solves at the --calibrate sizes in the
-same run (the first calibrates, further ones test the predictions;
---polynomial: which of FILTERS).
+same run (the first calibrates, further ones test the predictions). --polynomial: which of FILTERS.
 """
 
 from __future__ import annotations
@@ -193,7 +192,8 @@ def probe_report(sizes: list[int], calibrate: list[int], ranks: int, time_limit:
                 f"{memory:>13.2f}")
         if "seconds" in measured:
             line += (f" {measured['seconds']:>10.1f} {max(measured['peak_gib_per_rank']):>12.2f} "
-                     f"{measured['seconds'] / seconds:>9.2f} / {measured['seconds'] / by_apply:.2f} (time; K {measured['filtered_vectors']})")
+                     f"{measured['seconds'] / seconds:>9.2f} / {measured['seconds'] / by_apply:.2f} "
+                     f"(time; K {measured['filtered_vectors']})")
         print(line, flush=True)
 
 
