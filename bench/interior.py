@@ -112,25 +112,23 @@ def probe(N: int, polynomial: dict) -> None:
     x = H.matrix.createVecRight()
     x.setRandom()
     y = x.duplicate()
-    for _ in range(3):
-        H.matrix.mult(x, y)
-    comm.barrier()
-    start, repeats = time.perf_counter(), 50
-    for _ in range(repeats):
-        H.matrix.mult(x, y)
-    comm.barrier()
-    matvec = (time.perf_counter() - start) / repeats
+
+    def seconds_per_call(operation, warm_up: int, repeats: int) -> float:
+        """Wall time of one ``operation(x, y)`` on all ranks, after ``warm_up`` untimed calls."""
+        for _ in range(warm_up):
+            operation(x, y)
+        comm.barrier()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            operation(x, y)
+        comm.barrier()
+        return (time.perf_counter() - start) / repeats
+
+    matvec = seconds_per_call(H.matrix.mult, warm_up=3, repeats=50)
     # one filtered vector: p(H) applied by the solver's own ST (the polynomial and its vector updates, as in a solve)
     eps = solver.configured_eps(a, b, NEV)
     eps.setUp()
-    filtered = eps.getST()
-    filtered.apply(x, y)
-    comm.barrier()
-    start, applications = time.perf_counter(), 3
-    for _ in range(applications):
-        filtered.apply(x, y)
-    comm.barrier()
-    apply_seconds = (time.perf_counter() - start) / applications
+    apply_seconds = seconds_per_call(eps.getST().apply, warm_up=1, repeats=3)
     eps.destroy()
     if comm.getRank() == 0:
         print(json.dumps({"dim": H.basis.dim, "n_local": H.n_local, "bounds_seconds": bounds_seconds,
